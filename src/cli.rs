@@ -1,0 +1,82 @@
+//! The command line: one clap subcommand per command of the contract.
+//!
+//! Definitions only; `commands` carries them out.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Turns web pages into RSS, Atom and JSON feeds.
+#[derive(Debug, Parser)]
+#[command(name = "octofeed", version, about)]
+pub struct Cli {
+    /// More logs (-v: debug, -vv: trace); RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+
+    /// Use this time as "now" (RFC 3339), for reproducible runs and tests.
+    #[arg(long, global = true, hide = true, value_name = "TIME")]
+    pub now: Option<chrono::DateTime<chrono::Utc>>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Where the config is.
+#[derive(Debug, Clone, Args)]
+pub struct ConfigArg {
+    /// The config file.
+    #[arg(short, long, default_value = "config/octofeed.toml", value_name = "FILE")]
+    pub config: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// One refresh: fetch every (or the named) source, extract, store, publish every feed; then exit.
+    Run {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Refresh only this source (repeatable).
+        #[arg(long = "source", value_name = "ID")]
+        sources: Vec<String>,
+        /// Print one JSON object instead of one line per source.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Long-running: refresh each source on its own interval and serve the feeds over HTTP.
+    Serve {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
+        listen: String,
+    },
+    /// Fetch and extract one source; store and publish nothing; print the items.
+    Preview {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// The source id.
+        id: String,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Validate the config (keys, selectors, URLs, ids) and exit.
+    Check {
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+    /// List the stored items of a source, newest first.
+    Items {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// The source id.
+        id: String,
+        /// How many items to show.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}

@@ -1,0 +1,269 @@
+//! Carries out each command of the CLI: loads the config, calls the library,
+//! prints for people (or JSON for scripts), and picks the exit code:
+//! 0 all well, 1 a source failed, 2 usage or config error.
+
+use std::io::IsTerminal;
+
+use chrono::{DateTime, Utc};
+
+use crate::cli::{Cli, Command};
+use crate::config::{Config, SourceKind};
+use crate::extract;
+use crate::fetch::{Fetched, Fetcher, Request};
+use crate::normalize::normalize;
+use crate::run::{RunOptions, RunReport, SourceReport, Status, fetch_settings, run};
+use crate::store::Store;
+
+/// Exit codes of the contract.
+pub const OK: u8 = 0;
+pub const FAILED: u8 = 1;
+pub const USAGE: u8 = 2;
+
+/// Runs the command and returns the process exit code.
+pub async fn execute(cli: Cli) -> u8 {
+    let now = cli.now.unwrap_or_else(Utc::now);
+    match cli.command {
+        Command::Run { config, sources, json } => match load(&config.config) {
+            Some(config) => run_command(&config, sources, json, now).await,
+            None => USAGE,
+        },
+        Command::Serve { config, listen } => match load(&config.config) {
+            Some(config) => crate::serve::serve_command(config, &listen).await,
+            None => USAGE,
+        },
+        Command::Preview { config, id, json } => match load(&config.config) {
+            Some(config) => preview(&config, &id, json).await,
+            None => USAGE,
+        },
+        Command::Check { config } => match load(&config.config) {
+            Some(config) => {
+                let (sources, channels) = (config.sources.len(), config.channels.len());
+                println!("{}: ok ({sources} sources, {channels} channels)", config.path.display());
+                OK
+            }
+            None => USAGE,
+        },
+        Command::Items { config, id, limit, json } => match load(&config.config) {
+            Some(config) => items(&config, &id, limit, json),
+            None => USAGE,
+        },
+    }
+}
+
+/// Loads the config, printing every error; `None` means exit 2.
+fn load(path: &std::path::Path) -> Option<Config> {
+    match Config::load(path) {
+        Ok(config) => Some(config),
+        Err(errors) => {
+            eprintln!("{errors}");
+            let count = errors.0.len();
+            eprintln!("error: {} has {count} problem{}", path.display(), if count == 1 { "" } else { "s" });
+            None
+        }
+    }
+}
+
+async fn run_command(config: &Config, only: Vec<String>, json: bool, now: DateTime<Utc>) -> u8 {
+    let options = RunOptions { only, now };
+    let progress = (!json && std::io::stderr().is_terminal()).then(|| progress_bar(config.sources.len()));
+    let result = run(config, &options, |report| {
+        if let Some(bar) = &progress {
+            bar.inc(1);
+            bar.set_message(format!("{} {}", report.id, status_word(report.status)));
+            if !json {
+                bar.suspend(|| print_source_line(report));
+            }
+        } else if !json {
+            print_source_line(report);
+        }
+    })
+    .await;
+    if let Some(bar) = progress {
+        bar.finish_and_clear();
+    }
+    match result {
+        Ok(report) => {
+            if json {
+                print_json(&report);
+            }
+            if report.any_failed() { FAILED } else { OK }
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            if matches!(error, crate::run::RunError::UnknownSource(_)) { USAGE } else { FAILED }
+        }
+    }
+}
+
+fn progress_bar(len: usize) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(len as u64);
+    let style = indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} sources {msg}")
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+    bar.set_style(style);
+    bar
+}
+
+fn status_word(status: Status) -> &'static str {
+    match status {
+        Status::Ok => "ok",
+        Status::Unchanged => "unchanged",
+        Status::Failed => "failed",
+    }
+}
+
+fn print_source_line(report: &SourceReport) {
+    let word = status_word(report.status);
+    match report.status {
+        Status::Failed => {
+            let error = report.error.as_deref().unwrap_or("unknown error");
+            println!("{word:<9} {:<20} {error}", report.id);
+        }
+        _ => {
+            let warnings = match report.warnings.len() {
+                0 => String::new(),
+                1 => ", 1 warning".to_string(),
+                n => format!(", {n} warnings"),
+            };
+            let (seen, new, updated) = (report.items_seen, report.items_new, report.items_updated);
+            let stored = report.health.item_count;
+            println!(
+                "{word:<9} {:<20} {seen} items found ({new} new, {updated} updated, {stored} stored){warnings}",
+                report.id
+            );
+        }
+    }
+    for warning in &report.warnings {
+        eprintln!("warning: {warning}");
+    }
+}
+
+fn print_json(report: &RunReport) {
+    match serde_json::to_string_pretty(report) {
+        Ok(text) => println!("{text}"),
+        Err(error) => eprintln!("error: cannot write JSON: {error}"),
+    }
+}
+
+/// Fetches and extracts one source and prints what its selectors give.
+async fn preview(config: &Config, id: &str, json: bool) -> u8 {
+    let Some(source) = config.source(id) else {
+        eprintln!("error: unknown source \"{id}\" in {}", config.path.display());
+        return USAGE;
+    };
+    let SourceKind::Html(rules) = &source.kind else {
+        eprintln!("error: preview reads html sources; \"{id}\" is a feed");
+        return USAGE;
+    };
+    let fetcher = match Fetcher::new(fetch_settings(config)) {
+        Ok(fetcher) => fetcher,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return FAILED;
+        }
+    };
+    let request =
+        Request { url: &source.url, etag: None, last_modified: None, timeout: source.timeout, robots: source.robots };
+    let page = match fetcher.fetch(&request).await {
+        Ok(Fetched::Page(page)) => page,
+        Ok(Fetched::NotModified) => {
+            eprintln!("error: {id}: the server answered 304 to a plain request");
+            return FAILED;
+        }
+        Err(error) => {
+            eprintln!("error: {id}: {error}");
+            return FAILED;
+        }
+    };
+    let base = source.page_url.clone().unwrap_or_else(|| page.url.clone());
+    let listing = match extract::extract_listing(&page.text(), &base, &rules.select, None) {
+        Ok(listing) => listing,
+        Err(error) => {
+            eprintln!("error: {id}: {error}");
+            return FAILED;
+        }
+    };
+    let normalized = normalize(&listing.items, &source.id, source.home_page(), source.timezone);
+    if json {
+        match serde_json::to_string_pretty(&normalized.items) {
+            Ok(text) => println!("{text}"),
+            Err(error) => eprintln!("error: cannot write JSON: {error}"),
+        }
+    } else {
+        print_preview_table(&normalized.items);
+    }
+    for warning in &normalized.warnings {
+        eprintln!("warning: {warning}");
+    }
+    OK
+}
+
+fn print_preview_table(items: &[crate::model::Item]) {
+    println!("{:<3} {:<10} {:<50} {:<24} link", "#", "date", "title", "place");
+    for (index, item) in items.iter().enumerate() {
+        let date = item.published.map_or_else(|| "-".to_string(), |date| date.format("%Y-%m-%d").to_string());
+        let title = shorten(&item.title, 50);
+        let place = shorten(item.location.as_deref().unwrap_or("-"), 24);
+        println!("{:<3} {date:<10} {title:<50} {place:<24} {}", index + 1, item.link);
+        if let Some(summary) = &item.summary {
+            println!("{:<14} {}", "", shorten(summary, 100));
+        }
+    }
+    println!("{} items", items.len());
+}
+
+/// `text` cut to `max` characters, with an ellipsis when cut.
+fn shorten(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let cut: String = text.chars().take(max.saturating_sub(1)).collect();
+    format!("{cut}…")
+}
+
+/// Lists a source's stored items.
+fn items(config: &Config, id: &str, limit: usize, json: bool) -> u8 {
+    if config.source(id).is_none() {
+        eprintln!("error: unknown source \"{id}\" in {}", config.path.display());
+        return USAGE;
+    }
+    let store = match Store::open_read_only(&config.site.store) {
+        Ok(store) => store,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return FAILED;
+        }
+    };
+    let items = match store.items(id, Some(limit)) {
+        Ok(items) => items,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return FAILED;
+        }
+    };
+    if json {
+        let rows: Vec<serde_json::Value> = items
+            .iter()
+            .map(|stored| {
+                serde_json::json!({
+                    "guid": stored.item.guid,
+                    "published": stored.published(),
+                    "first_seen": stored.first_seen,
+                    "updated": stored.updated,
+                    "title": stored.item.title,
+                    "link": stored.item.link,
+                })
+            })
+            .collect();
+        println!("{}", serde_json::Value::Array(rows));
+    } else {
+        println!("{:<20} {:<20} {:<20} {:<50} guid", "published", "first seen", "updated", "title");
+        for stored in &items {
+            let time = |t: DateTime<Utc>| t.format("%Y-%m-%d %H:%M").to_string();
+            let title = shorten(&stored.item.title, 50);
+            let (published, first_seen, updated) =
+                (time(stored.published()), time(stored.first_seen), time(stored.updated));
+            println!("{published:<20} {first_seen:<20} {updated:<20} {title:<50} {}", stored.item.guid);
+        }
+    }
+    OK
+}

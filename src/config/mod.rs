@@ -1,0 +1,529 @@
+//! Config stage: reads `octofeed.toml` once into typed values (URLs, compiled
+//! selectors and regexes, durations, time zones) and reports every problem at
+//! once with its file and line.
+//!
+//! It does not fetch anything or check that `file:` sources exist: a missing
+//! page is a fetch error of that source, not a config error.
+
+mod reader;
+mod rules;
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono_tz::Tz;
+use regex::Regex;
+use toml::Spanned;
+use toml::de::DeTable;
+use url::Url;
+
+pub use reader::ConfigError;
+pub use rules::{Css, FieldRule, FieldRules, Paginate, SelectRules};
+
+use reader::{Diagnostics, Table};
+
+/// The whole configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it was read from.
+    pub path: PathBuf,
+    pub site: Site,
+    pub sources: Vec<Source>,
+    pub channels: Vec<Channel>,
+}
+
+/// `[site]`: what is shared by every feed and every fetch.
+#[derive(Debug, Clone)]
+pub struct Site {
+    pub title: String,
+    /// Where the output folder is served; self links are built on it.
+    pub base_url: Option<Url>,
+    pub output_dir: PathBuf,
+    pub store: PathBuf,
+    pub user_agent: String,
+    /// Sources fetched at once.
+    pub concurrency: usize,
+    /// Connections at once to one host.
+    pub per_host: usize,
+    /// Minimum time between two requests to one host.
+    pub host_delay: Duration,
+    /// Largest body accepted, in bytes.
+    pub max_body: u64,
+    /// Retries after a connection error, a 5xx or a 429.
+    pub retries: u32,
+    /// How long a run waits for another run to release the store.
+    pub lock_timeout: Duration,
+}
+
+/// One `[[source]]`, with `[defaults]` applied.
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub id: String,
+    pub title: String,
+    pub url: Url,
+    /// The address the page stands for, when `url` is a saved copy (`file:`):
+    /// relative links resolve against it and feeds link to it.
+    pub page_url: Option<Url>,
+    pub kind: SourceKind,
+    pub language: Option<String>,
+    pub interval: Duration,
+    pub max_items: usize,
+    pub timezone: Tz,
+    pub timeout: Duration,
+    /// Honour the site's robots.txt.
+    pub robots: bool,
+}
+
+/// What a source reads.
+#[derive(Debug, Clone)]
+pub enum SourceKind {
+    /// A web page scraped with selectors.
+    Html(Box<HtmlRules>),
+    /// An RSS, Atom or JSON feed.
+    Feed,
+}
+
+/// The rules of an `html` source.
+#[derive(Debug, Clone)]
+pub struct HtmlRules {
+    pub select: SelectRules,
+    pub detail: Option<FieldRules>,
+    pub paginate: Option<Paginate>,
+}
+
+/// One `[[channel]]`: an aggregated feed over several sources.
+#[derive(Debug, Clone)]
+pub struct Channel {
+    pub id: String,
+    pub title: String,
+    pub sources: Vec<String>,
+    pub include: Vec<Matcher>,
+    pub exclude: Vec<Matcher>,
+    pub max_items: usize,
+}
+
+/// A channel filter: a word (case-insensitive substring) or, with a `re:` prefix, a regex.
+#[derive(Debug, Clone)]
+pub enum Matcher {
+    Word(String),
+    Regex(Regex),
+}
+
+impl Matcher {
+    /// Whether `text` matches.
+    pub fn matches(&self, text: &str) -> bool {
+        match self {
+            Matcher::Word(word) => text.to_lowercase().contains(word),
+            Matcher::Regex(regex) => regex.is_match(text),
+        }
+    }
+}
+
+/// Every problem found in a config file.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", render_errors(.0))]
+pub struct ConfigErrors(pub Vec<ConfigError>);
+
+fn render_errors(errors: &[ConfigError]) -> String {
+    let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    lines.join("\n")
+}
+
+/// The settings a source may take from `[defaults]`.
+#[derive(Debug, Clone, Default)]
+struct SourceSettings {
+    kind: Option<Spanned<String>>,
+    language: Option<String>,
+    interval: Option<Duration>,
+    max_items: Option<usize>,
+    timezone: Option<Tz>,
+    timeout: Option<Duration>,
+    robots: Option<bool>,
+    select: Option<SelectRules>,
+    detail: Option<FieldRules>,
+    paginate: Option<Paginate>,
+}
+
+impl SourceSettings {
+    fn or(self, defaults: &SourceSettings) -> SourceSettings {
+        let defaults = defaults.clone();
+        SourceSettings {
+            kind: self.kind.or(defaults.kind),
+            language: self.language.or(defaults.language),
+            interval: self.interval.or(defaults.interval),
+            max_items: self.max_items.or(defaults.max_items),
+            timezone: self.timezone.or(defaults.timezone),
+            timeout: self.timeout.or(defaults.timeout),
+            robots: self.robots.or(defaults.robots),
+            select: self.select.or(defaults.select),
+            detail: self.detail.or(defaults.detail),
+            paginate: self.paginate.or(defaults.paginate),
+        }
+    }
+}
+
+const DEFAULT_INTERVAL: Duration = Duration::from_secs(6 * 3600);
+const DEFAULT_MAX_ITEMS: usize = 100;
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+impl Config {
+    /// Reads and checks the config at `path`.
+    pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+        let text = std::fs::read_to_string(path).map_err(|error| {
+            ConfigErrors(vec![ConfigError {
+                file: path.to_path_buf(),
+                line: 0,
+                column: 0,
+                message: format!("cannot read config: {error}"),
+            }])
+        })?;
+        Config::parse(path, &text)
+    }
+
+    /// Checks config `text` as if read from `path` (relative paths resolve against its folder).
+    pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigErrors> {
+        let mut diag = Diagnostics::new(path, text);
+        let (document, syntax_errors) = DeTable::parse_recoverable(text);
+        for error in &syntax_errors {
+            diag.error(error.span().unwrap_or(0..0), format!("invalid TOML: {}", error.message()));
+        }
+        if diag.has_errors() {
+            return Err(ConfigErrors(diag.into_errors()));
+        }
+        let folder = path.parent().unwrap_or(Path::new("."));
+        let mut root = Table::new(document.get_ref(), document.span(), "config");
+        let config = read_config(&mut root, folder, path, &mut diag);
+        root.finish(&mut diag);
+        match config {
+            Some(config) if !diag.has_errors() => Ok(config),
+            _ => Err(ConfigErrors(diag.into_errors())),
+        }
+    }
+
+    /// The source with this id.
+    pub fn source(&self, id: &str) -> Option<&Source> {
+        self.sources.iter().find(|source| source.id == id)
+    }
+}
+
+impl Source {
+    /// The URL relative links resolve against and feeds point readers to.
+    pub fn home_page(&self) -> &Url {
+        self.page_url.as_ref().unwrap_or(&self.url)
+    }
+}
+
+fn read_config(root: &mut Table, folder: &Path, path: &Path, diag: &mut Diagnostics) -> Option<Config> {
+    let site = match root.table("site", diag) {
+        Some(table) => read_site(table, folder, diag),
+        None => {
+            diag.error(0..0, "missing `[site]` table (it needs at least `title`)");
+            None
+        }
+    };
+    let defaults = match root.table("defaults", diag) {
+        Some(mut table) => {
+            let settings = read_settings(&mut table, diag);
+            table.finish(diag);
+            settings
+        }
+        None => SourceSettings::default(),
+    };
+    let sources: Vec<Source> = root
+        .tables("source", diag)
+        .into_iter()
+        .filter_map(|table| read_source(table, &defaults, folder, diag))
+        .collect();
+    if sources.is_empty() && !root.contains("source") {
+        diag.error(0..0, "no `[[source]]` configured: add at least one");
+    }
+    let default_max_items = defaults.max_items.unwrap_or(DEFAULT_MAX_ITEMS);
+    let channels: Vec<Channel> = root
+        .tables("channel", diag)
+        .into_iter()
+        .filter_map(|table| read_channel(table, &sources, default_max_items, diag))
+        .collect();
+    check_unique_ids(root, diag);
+    Some(Config { path: path.to_path_buf(), site: site?, sources, channels })
+}
+
+fn read_site(mut table: Table, folder: &Path, diag: &mut Diagnostics) -> Option<Site> {
+    let title = table.string("title", diag);
+    if title.is_none() {
+        diag.error(table.span(), "`[site]` needs a `title`");
+    }
+    let base_url = table.string("base_url", diag).and_then(|text| {
+        let url = http_url(&text, "site.base_url", diag)?;
+        // A base without a trailing slash would drop its last segment when joined.
+        let mut url = url;
+        if !url.path().ends_with('/') {
+            url.set_path(&format!("{}/", url.path()));
+        }
+        Some(url)
+    });
+    let output_dir = table.string("output_dir", diag).map_or_else(|| "public".into(), |s| s.into_inner());
+    let store = table.string("store", diag).map_or_else(|| "data/octofeed.db".into(), |s| s.into_inner());
+    let user_agent = table.string("user_agent", diag).map(|s| s.into_inner());
+    let concurrency = table.unsigned("concurrency", diag).unwrap_or(8).max(1) as usize;
+    let per_host = table.unsigned("per_host", diag).unwrap_or(2).max(1) as usize;
+    let host_delay = duration(&mut table, "host_delay", diag).unwrap_or(Duration::from_millis(500));
+    let max_body = byte_size(&mut table, "max_body", diag).unwrap_or(10 * 1024 * 1024);
+    let retries = table.unsigned("retries", diag).unwrap_or(2).min(10) as u32;
+    let lock_timeout = duration(&mut table, "lock_timeout", diag).unwrap_or(Duration::from_secs(10));
+    table.finish(diag);
+    Some(Site {
+        title: title?.into_inner(),
+        base_url,
+        output_dir: folder.join(output_dir),
+        store: folder.join(store),
+        user_agent: user_agent.unwrap_or_else(crate::fetch::default_user_agent),
+        concurrency,
+        per_host,
+        host_delay,
+        max_body,
+        retries,
+        lock_timeout,
+    })
+}
+
+fn read_settings(table: &mut Table, diag: &mut Diagnostics) -> SourceSettings {
+    let kind = table.string("kind", diag);
+    if let Some(kind) = &kind
+        && !matches!(kind.get_ref().as_str(), "html" | "feed")
+    {
+        let found = kind.get_ref();
+        diag.error(kind.span(), format!("`kind` must be \"html\" or \"feed\", found \"{found}\""));
+    }
+    let timezone = table.string("timezone", diag).and_then(|name| match Tz::from_str(name.get_ref()) {
+        Ok(tz) => Some(tz),
+        Err(_) => {
+            let zone = name.get_ref();
+            diag.error(
+                name.span(),
+                format!("unknown time zone \"{zone}\" (use an IANA name such as \"Europe/Paris\")"),
+            );
+            None
+        }
+    });
+    let select = table.table("select", diag).and_then(|t| rules::select_rules(t, diag));
+    let detail = table.table("detail", diag).map(|t| rules::detail_rules(t, diag));
+    let paginate = table.table("paginate", diag).and_then(|t| rules::paginate(t, diag));
+    SourceSettings {
+        kind,
+        language: table.string("language", diag).map(|s| s.into_inner()),
+        interval: duration(table, "interval", diag),
+        max_items: table.unsigned("max_items", diag).map(|n| n as usize),
+        timezone,
+        timeout: duration(table, "timeout", diag),
+        robots: table.boolean("robots", diag),
+        select,
+        detail,
+        paginate,
+    }
+}
+
+fn read_source(mut table: Table, defaults: &SourceSettings, folder: &Path, diag: &mut Diagnostics) -> Option<Source> {
+    let id = table.string("id", diag);
+    if let Some(id) = &id {
+        table.name = format!("source \"{}\"", id.get_ref());
+        check_id(id, diag);
+    } else {
+        diag.error(table.span(), format!("`{}` needs an `id`", table.name));
+    }
+    let title = table.string("title", diag);
+    let url = match table.string("url", diag) {
+        Some(text) => source_url(&text, folder, diag),
+        None => {
+            diag.error(table.span(), format!("`{}` needs a `url`", table.name));
+            None
+        }
+    };
+    let page_url = table.string("page_url", diag).and_then(|text| http_url(&text, "page_url", diag));
+    let settings = read_settings(&mut table, diag).or(defaults);
+    let is_feed = settings.kind.as_ref().is_some_and(|kind| kind.get_ref() == "feed");
+    let kind = if is_feed {
+        SourceKind::Feed
+    } else {
+        let Some(select) = settings.select else {
+            if !table.contains("select") {
+                let name = &table.name;
+                diag.error(table.span(), format!("`{name}` is an html source and needs a `[source.select]` table"));
+            }
+            return None;
+        };
+        SourceKind::Html(Box::new(HtmlRules { select, detail: settings.detail, paginate: settings.paginate }))
+    };
+    table.finish(diag);
+    let id = id?.into_inner();
+    Some(Source {
+        title: title.map_or_else(|| id.clone(), |t| t.into_inner()),
+        id,
+        url: url?,
+        page_url,
+        kind,
+        language: settings.language,
+        interval: settings.interval.unwrap_or(DEFAULT_INTERVAL),
+        max_items: settings.max_items.unwrap_or(DEFAULT_MAX_ITEMS),
+        timezone: settings.timezone.unwrap_or(Tz::UTC),
+        timeout: settings.timeout.unwrap_or(DEFAULT_TIMEOUT),
+        robots: settings.robots.unwrap_or(true),
+    })
+}
+
+fn read_channel(mut table: Table, sources: &[Source], default_max: usize, diag: &mut Diagnostics) -> Option<Channel> {
+    let id = table.string("id", diag);
+    match &id {
+        Some(id) => {
+            table.name = format!("channel \"{}\"", id.get_ref());
+            check_id(id, diag);
+        }
+        None => diag.error(table.span(), format!("`{}` needs an `id`", table.name)),
+    }
+    let title = table.string("title", diag);
+    let names = table.strings("sources", diag).unwrap_or_default();
+    if names.is_empty() {
+        diag.error(table.span(), format!("`{}` needs `sources`, a list of source ids", table.name));
+    }
+    for name in &names {
+        if !sources.iter().any(|source| &source.id == name.get_ref()) {
+            let unknown = name.get_ref();
+            diag.error(name.span(), format!("`{}` names unknown source \"{unknown}\"", table.name));
+        }
+    }
+    let include = matchers(&mut table, "include", diag);
+    let exclude = matchers(&mut table, "exclude", diag);
+    let max_items = table.unsigned("max_items", diag).map_or(default_max, |n| n as usize);
+    table.finish(diag);
+    let id = id?.into_inner();
+    Some(Channel {
+        title: title.map_or_else(|| id.clone(), |t| t.into_inner()),
+        id,
+        sources: names.into_iter().map(Spanned::into_inner).collect(),
+        include,
+        exclude,
+        max_items,
+    })
+}
+
+fn matchers(table: &mut Table, key: &'static str, diag: &mut Diagnostics) -> Vec<Matcher> {
+    let words = table.strings(key, diag).unwrap_or_default();
+    words
+        .into_iter()
+        .filter_map(|word| match word.get_ref().strip_prefix("re:") {
+            Some(pattern) => match Regex::new(&format!("(?i){pattern}")) {
+                Ok(regex) => Some(Matcher::Regex(regex)),
+                Err(error) => {
+                    diag.error(word.span(), format!("bad regex in `{key}`: {error}"));
+                    None
+                }
+            },
+            None => Some(Matcher::Word(word.get_ref().to_lowercase())),
+        })
+        .collect()
+}
+
+/// Ids name output folders: `[a-z0-9][a-z0-9-]*`.
+fn check_id(id: &Spanned<String>, diag: &mut Diagnostics) {
+    let text = id.get_ref();
+    let mut chars = text.chars();
+    let first_ok = chars.next().is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    let rest_ok = chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if !first_ok || !rest_ok {
+        diag.error(
+            id.span(),
+            format!("bad id \"{text}\": use lower-case letters, digits and '-', starting with a letter or digit"),
+        );
+    }
+}
+
+/// Sources and channels share the output folder, so their ids must all differ.
+fn check_unique_ids(root: &mut Table, diag: &mut Diagnostics) {
+    let mut seen: Vec<(String, usize)> = Vec::new();
+    for key in ["source", "channel"] {
+        let Some(array) = root.get(key).and_then(|value| value.get_ref().as_array()) else {
+            continue;
+        };
+        for entry in array.iter() {
+            let Some(id) = entry.get_ref().as_table().and_then(|table| table.get("id")) else {
+                continue;
+            };
+            let Some(text) = id.get_ref().as_str() else {
+                continue;
+            };
+            match seen.iter().find(|(other, _)| other == text) {
+                Some((_, first)) => {
+                    let (line, _) = diag.position(*first);
+                    diag.error(id.span(), format!("duplicate id \"{text}\" (first used on line {line})"));
+                }
+                None => seen.push((text.to_string(), id.span().start)),
+            }
+        }
+    }
+}
+
+fn duration(table: &mut Table, key: &'static str, diag: &mut Diagnostics) -> Option<Duration> {
+    let text = table.string(key, diag)?;
+    match humantime::parse_duration(text.get_ref()) {
+        Ok(duration) => Some(duration),
+        Err(error) => {
+            let (name, found) = (&table.name, text.get_ref());
+            diag.error(
+                text.span(),
+                format!("bad duration \"{found}\" for `{name}.{key}`: {error} (write e.g. \"30m\", \"6h\", \"1d\")"),
+            );
+            None
+        }
+    }
+}
+
+/// A size: an integer of bytes, or a string such as "10MiB".
+fn byte_size(table: &mut Table, key: &'static str, diag: &mut Diagnostics) -> Option<u64> {
+    let value = table.get(key)?;
+    if value.get_ref().as_integer().is_some() {
+        return table.unsigned(key, diag);
+    }
+    let text = table.string(key, diag)?;
+    match bytesize::ByteSize::from_str(text.get_ref()) {
+        Ok(size) => Some(size.as_u64()),
+        Err(error) => {
+            let found = text.get_ref();
+            diag.error(text.span(), format!("bad size \"{found}\" for `{key}`: {error} (write e.g. \"10MiB\")"));
+            None
+        }
+    }
+}
+
+fn http_url(text: &Spanned<String>, what: &str, diag: &mut Diagnostics) -> Option<Url> {
+    match Url::parse(text.get_ref()) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => Some(url),
+        Ok(_) => {
+            diag.error(text.span(), format!("`{what}` must be an http(s) URL, found \"{}\"", text.get_ref()));
+            None
+        }
+        Err(error) => {
+            diag.error(text.span(), format!("bad URL \"{}\" for `{what}`: {error}", text.get_ref()));
+            None
+        }
+    }
+}
+
+/// `http(s)://...`, `file:///absolute` or `file:relative/to/the/config/folder`.
+fn source_url(text: &Spanned<String>, folder: &Path, diag: &mut Diagnostics) -> Option<Url> {
+    let Some(path) = text.get_ref().strip_prefix("file:") else {
+        return http_url(text, "url", diag);
+    };
+    let path = path.strip_prefix("//").unwrap_or(path);
+    let absolute = if Path::new(path).is_absolute() {
+        PathBuf::from(path)
+    } else {
+        std::path::absolute(folder.join(path)).unwrap_or_else(|_| folder.join(path))
+    };
+    match Url::from_file_path(&absolute) {
+        Ok(url) => Some(url),
+        Err(()) => {
+            diag.error(text.span(), format!("bad file URL \"{}\"", text.get_ref()));
+            None
+        }
+    }
+}

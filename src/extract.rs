@@ -1,0 +1,216 @@
+//! Extract stage: a listing or article page's HTML plus its URL and the
+//! source's rules become raw items (field texts as the page gives them, links
+//! made absolute).
+//!
+//! Pure: no fetching, no date parsing, no identity. `normalize` turns the raw
+//! items into the news model.
+
+use scraper::{ElementRef, Html, Selector};
+use std::sync::LazyLock;
+use url::Url;
+
+use crate::config::{Css, FieldRule, FieldRules, SelectRules};
+use crate::text::{element_text, sanitize_html};
+
+/// One item as found on the page, before normalization.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RawItem {
+    pub title: Option<String>,
+    /// Absolute link, when the `link` rule matched an element with a usable URL.
+    pub link: Option<Url>,
+    pub date: Option<String>,
+    /// The `format` of the date rule, if any.
+    pub date_format: Option<String>,
+    pub location: Option<String>,
+    pub summary: Option<String>,
+    /// Inner HTML of every `content` match, sanitized, links absolute.
+    pub content: Option<String>,
+    pub authors: Vec<String>,
+    pub categories: Vec<String>,
+    pub image: Option<Url>,
+    /// Absolute URL and link text of each attachment.
+    pub enclosures: Vec<(Url, String)>,
+}
+
+impl RawItem {
+    /// This listing entry with what its article page gave laid over it: every
+    /// field the article has wins, except the link, which keeps the item's identity.
+    pub fn overlaid_with(self, article: RawItem) -> RawItem {
+        fn pick<T>(listing: Option<T>, article: Option<T>) -> Option<T> {
+            article.or(listing)
+        }
+        fn pick_all<T>(listing: Vec<T>, article: Vec<T>) -> Vec<T> {
+            if article.is_empty() { listing } else { article }
+        }
+        let date_format = if article.date.is_some() { article.date_format } else { self.date_format };
+        RawItem {
+            title: pick(self.title, article.title),
+            link: self.link,
+            date: pick(self.date, article.date),
+            date_format,
+            location: pick(self.location, article.location),
+            summary: pick(self.summary, article.summary),
+            content: pick(self.content, article.content),
+            authors: pick_all(self.authors, article.authors),
+            categories: pick_all(self.categories, article.categories),
+            image: pick(self.image, article.image),
+            enclosures: pick_all(self.enclosures, article.enclosures),
+        }
+    }
+}
+
+/// What a listing page gave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listing {
+    pub items: Vec<RawItem>,
+    /// The next listing page, when pagination is configured and the page links one.
+    pub next_page: Option<Url>,
+}
+
+/// Why a page gave nothing.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ExtractError {
+    #[error("the item selector `{selector}` matched nothing on {url}: the page layout may have changed")]
+    NoItems { selector: String, url: Url },
+}
+
+static BASE: LazyLock<Selector> = LazyLock::new(|| Selector::parse("base[href]").expect("valid selector"));
+static ANCHOR: LazyLock<Selector> = LazyLock::new(|| Selector::parse("a[href]").expect("valid selector"));
+
+/// Extracts every item of a listing page. Fails when `item` matches nothing.
+pub fn extract_listing(
+    html: &str,
+    page_url: &Url,
+    rules: &SelectRules,
+    next: Option<&Css>,
+) -> Result<Listing, ExtractError> {
+    let document = Html::parse_document(html);
+    let base = document_base(&document, page_url);
+    let items: Vec<RawItem> =
+        document.select(&rules.item.selector).map(|element| extract_fields(element, &base, &rules.fields)).collect();
+    if items.is_empty() {
+        return Err(ExtractError::NoItems { selector: rules.item.text.clone(), url: page_url.clone() });
+    }
+    let next_page = next.and_then(|css| {
+        let element = document.select(&css.selector).next()?;
+        link_of(element, "href", &base)
+    });
+    Ok(Listing { items, next_page })
+}
+
+/// Extracts the `detail` fields of an article page (the whole page is the item).
+pub fn extract_detail(html: &str, page_url: &Url, rules: &FieldRules) -> RawItem {
+    let document = Html::parse_document(html);
+    let base = document_base(&document, page_url);
+    extract_fields(document.root_element(), &base, rules)
+}
+
+/// The URL relative links resolve against: `<base href>` (itself relative to the page) or the page.
+fn document_base(document: &Html, page_url: &Url) -> Url {
+    document
+        .select(&BASE)
+        .next()
+        .and_then(|base| base.value().attr("href"))
+        .and_then(|href| page_url.join(href.trim()).ok())
+        .unwrap_or_else(|| page_url.clone())
+}
+
+fn extract_fields(item: ElementRef, base: &Url, rules: &FieldRules) -> RawItem {
+    let first_text = |rule: &Option<FieldRule>| rule.as_ref().and_then(|rule| texts(item, rule).into_iter().next());
+    let all_texts = |rule: &Option<FieldRule>| rule.as_ref().map(|rule| texts(item, rule)).unwrap_or_default();
+    RawItem {
+        title: first_text(&rules.title),
+        link: rules.link.as_ref().and_then(|rule| urls(item, rule, "href", base).into_iter().next()),
+        date: rules.date.as_ref().and_then(|rule| date_texts(item, rule).into_iter().next()),
+        date_format: rules.date.as_ref().and_then(|rule| rule.format.clone()),
+        location: first_text(&rules.location),
+        summary: first_text(&rules.summary),
+        content: rules.content.as_ref().and_then(|rule| content_html(item, rule, base)),
+        authors: all_texts(&rules.author),
+        categories: all_texts(&rules.category),
+        image: rules.image.as_ref().and_then(|rule| urls(item, rule, "src", base).into_iter().next()),
+        enclosures: rules.enclosure.as_ref().map(|rule| enclosures(item, rule, base)).unwrap_or_default(),
+    }
+}
+
+/// The elements a rule points at: its selector's matches inside `item`, or `item` itself.
+fn matches<'a>(item: ElementRef<'a>, rule: &FieldRule) -> Vec<ElementRef<'a>> {
+    match &rule.css {
+        Some(css) => item.select(&css.selector).collect(),
+        None => vec![item],
+    }
+}
+
+/// The non-empty texts (or `attr` values) of every match, after the rule's regex.
+fn texts(item: ElementRef, rule: &FieldRule) -> Vec<String> {
+    matches(item, rule)
+        .into_iter()
+        .filter_map(|element| match &rule.attr {
+            Some(attr) => element.value().attr(attr).map(crate::text::clean_text),
+            None => Some(element_text(element)),
+        })
+        .filter_map(|text| apply_regex(rule, text))
+        .filter(|text| !text.is_empty())
+        .collect()
+}
+
+/// Like [`texts`], but a `<time datetime>` gives its machine-readable value when no `attr` is set.
+fn date_texts(item: ElementRef, rule: &FieldRule) -> Vec<String> {
+    if rule.attr.is_some() {
+        return texts(item, rule);
+    }
+    matches(item, rule)
+        .into_iter()
+        .map(|element| match (element.value().name(), element.value().attr("datetime")) {
+            ("time", Some(datetime)) if !datetime.trim().is_empty() => crate::text::clean_text(datetime),
+            _ => element_text(element),
+        })
+        .filter_map(|text| apply_regex(rule, text))
+        .filter(|text| !text.is_empty())
+        .collect()
+}
+
+/// Group 1 when the regex has groups, else the whole match; no match drops the value.
+fn apply_regex(rule: &FieldRule, text: String) -> Option<String> {
+    let Some(regex) = &rule.regex else {
+        return Some(text);
+    };
+    let captures = regex.captures(&text)?;
+    let found = captures.get(1).or_else(|| captures.get(0))?;
+    Some(crate::text::clean_text(found.as_str()))
+}
+
+/// Absolute URLs of every match: its `attr` (or `default_attr`); a match without
+/// it lends the first link inside it. `javascript:`, `mailto:` and empty links are ignored.
+fn urls(item: ElementRef, rule: &FieldRule, default_attr: &str, base: &Url) -> Vec<Url> {
+    let attr = rule.attr.as_deref().unwrap_or(default_attr);
+    matches(item, rule).into_iter().filter_map(|element| link_of(element, attr, base)).collect()
+}
+
+fn link_of(element: ElementRef, attr: &str, base: &Url) -> Option<Url> {
+    let raw = element
+        .value()
+        .attr(attr)
+        .or_else(|| (attr == "src").then(|| element.value().attr("data-src")).flatten())
+        .or_else(|| {
+            let inner = element.select(&ANCHOR).next()?;
+            inner.value().attr("href")
+        })?;
+    let url = base.join(raw.trim()).ok()?;
+    matches!(url.scheme(), "http" | "https" | "file").then_some(url)
+}
+
+fn enclosures(item: ElementRef, rule: &FieldRule, base: &Url) -> Vec<(Url, String)> {
+    let attr = rule.attr.as_deref().unwrap_or("href");
+    matches(item, rule)
+        .into_iter()
+        .filter_map(|element| Some((link_of(element, attr, base)?, element_text(element))))
+        .collect()
+}
+
+/// The inner HTML of every `content` match, joined and sanitized; `None` when nothing visible remains.
+fn content_html(item: ElementRef, rule: &FieldRule, base: &Url) -> Option<String> {
+    let html: Vec<String> = matches(item, rule).into_iter().map(|element| element.inner_html()).collect();
+    let clean = sanitize_html(&html.join("\n"), base);
+    (!clean.is_empty()).then_some(clean)
+}

@@ -1,0 +1,134 @@
+//! Assemble stage: stored items become the feed documents that `publish`
+//! renders: one per source, one per channel (filtered by its words).
+//!
+//! Pure: the caller loads the items from the store and writes the output.
+
+use chrono::{DateTime, Utc};
+
+use crate::config::{Channel, Config, Site, Source};
+use crate::identity::{hash_parts, hex};
+use crate::model::{FeedDoc, FeedEntry, FeedMeta, Item, Origin, StoredItem};
+
+/// The feed of one source, newest first, at most `source.max_items` entries.
+pub fn source_doc(site: &Site, source: &Source, items: Vec<StoredItem>) -> FeedDoc {
+    let entries: Vec<FeedEntry> = items.into_iter().take(source.max_items).map(|stored| entry(stored, None)).collect();
+    let home = source.home_page().to_string();
+    FeedDoc {
+        meta: FeedMeta {
+            id: source.id.clone(),
+            title: source.title.clone(),
+            description: format!("{}: news from {home}", source.title),
+            home_page_url: home,
+            base_url: site.base_url.as_ref().map(ToString::to_string),
+            language: source.language.clone(),
+            updated: newest_change(&entries),
+            site_title: site.title.clone(),
+        },
+        entries,
+    }
+}
+
+/// The feed of a channel: its sources' items, filtered by `include` and
+/// `exclude`, newest first, at most `channel.max_items`.
+pub fn channel_doc(config: &Config, channel: &Channel, items: Vec<StoredItem>) -> FeedDoc {
+    let site = &config.site;
+    let entries: Vec<FeedEntry> = items
+        .into_iter()
+        .filter(|stored| channel_keeps(channel, &stored.item))
+        .take(channel.max_items)
+        .map(|stored| {
+            let origin = config.source(&stored.source_id).map(|source| origin(site, source));
+            entry(stored, origin)
+        })
+        .collect();
+    let home = site.base_url.as_ref().map_or_else(|| "index.html".to_string(), |base| base.to_string());
+    let languages: Vec<&Option<String>> =
+        channel.sources.iter().filter_map(|id| config.source(id)).map(|source| &source.language).collect();
+    let language = languages
+        .first()
+        .and_then(|first| languages.iter().all(|other| other == first).then(|| (*first).clone()).flatten());
+    FeedDoc {
+        meta: FeedMeta {
+            id: channel.id.clone(),
+            title: channel.title.clone(),
+            description: format!("{}: news from {}", channel.title, channel.sources.join(", ")),
+            home_page_url: home,
+            base_url: site.base_url.as_ref().map(ToString::to_string),
+            language,
+            updated: newest_change(&entries),
+            site_title: site.title.clone(),
+        },
+        entries,
+    }
+}
+
+/// Whether a channel keeps an item: it matches an `include` word (when any
+/// are given) and no `exclude` word, in its title, summary or categories.
+pub fn channel_keeps(channel: &Channel, item: &Item) -> bool {
+    let haystacks: Vec<&str> = [Some(item.title.as_str()), item.summary.as_deref()]
+        .into_iter()
+        .flatten()
+        .chain(item.categories.iter().map(String::as_str))
+        .collect();
+    let any = |matchers: &[crate::config::Matcher]| {
+        matchers.iter().any(|matcher| haystacks.iter().any(|text| matcher.matches(text)))
+    };
+    (channel.include.is_empty() || any(&channel.include)) && !any(&channel.exclude)
+}
+
+fn entry(stored: StoredItem, origin: Option<Origin>) -> FeedEntry {
+    FeedEntry { published: stored.published(), updated: stored.updated, item: stored.item, origin }
+}
+
+fn origin(site: &Site, source: &Source) -> Origin {
+    let home = source.home_page().to_string();
+    Origin {
+        source_id: source.id.clone(),
+        title: source.title.clone(),
+        feed_url: site
+            .base_url
+            .as_ref()
+            .and_then(|base| base.join(&format!("{}/rss.xml", source.id)).ok())
+            .map_or_else(|| home.clone(), |url| url.to_string()),
+        home_page_url: home,
+    }
+}
+
+/// The newest item change, so unchanged items give unchanged bytes; the Unix
+/// epoch for an empty feed.
+fn newest_change(entries: &[FeedEntry]) -> DateTime<Utc> {
+    entries.iter().map(|entry| entry.updated).max().unwrap_or(DateTime::UNIX_EPOCH)
+}
+
+/// A digest of what a source's feed shows besides its items: a change of it
+/// republishes the feed even when no item changed.
+pub fn source_fingerprint(site: &Site, source: &Source) -> String {
+    let parts = [
+        site.title.as_str(),
+        site.base_url.as_ref().map_or("", |url| url.as_str()),
+        source.title.as_str(),
+        source.home_page().as_str(),
+        source.language.as_deref().unwrap_or(""),
+        &source.max_items.to_string(),
+    ];
+    hex(&hash_parts(&parts))
+}
+
+/// Like [`source_fingerprint`], for a channel.
+pub fn channel_fingerprint(config: &Config, channel: &Channel) -> String {
+    let site = &config.site;
+    let mut parts = vec![
+        site.title.clone(),
+        site.base_url.as_ref().map_or(String::new(), |url| url.to_string()),
+        channel.title.clone(),
+        channel.max_items.to_string(),
+        format!("{:?}", channel.include),
+        format!("{:?}", channel.exclude),
+    ];
+    for id in &channel.sources {
+        let source = config.source(id);
+        parts.push(format!("{id}|{}", source.map_or("", |source| source.title.as_str())));
+    }
+    let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
+    hex(&hash_parts(&parts))
+}

@@ -1,0 +1,125 @@
+//! Fetch stage: the ways a fetch can fail, each naming its URL; it does not decide
+//! how long to wait before a retry.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use url::Url;
+
+/// Why a fetch failed. Messages are lowercase, name the URL and say what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    /// No connection could be made (refused, DNS failure, connect timeout, TLS).
+    #[error("could not connect to {url}: {reason}; check the URL and that the site is up")]
+    Connect { url: Url, reason: String },
+    /// The connection broke before a response came back.
+    #[error("the request to {url} failed: {reason}; try again later")]
+    Network { url: Url, reason: String },
+    /// The whole fetch, retries included, took longer than the source's timeout.
+    #[error("{url} did not answer within {after:?}; raise the source's `timeout` or try again later")]
+    Timeout { url: Url, after: Duration },
+    /// The server answered with an error status (after any retries).
+    #[error("{url} answered with HTTP status {code}; check the URL (4xx) or try again later (5xx)")]
+    Status { url: Url, code: u16 },
+    /// The body passed `max_body` bytes.
+    #[error("the body of {url} is larger than {limit} bytes; point the source at a smaller page")]
+    TooLarge { url: Url, limit: u64 },
+    /// The server kept redirecting.
+    #[error("{url} redirected more than {limit} times; check the URL for a redirect loop")]
+    TooManyRedirects { url: Url, limit: usize },
+    /// The site's robots.txt does not let our user agent read this URL.
+    #[error("the robots.txt of {url} disallows it for octofeed; use a page the site lets crawlers read")]
+    RobotsDisallowed { url: Url },
+    /// The body could not be read to its end (connection cut, bad compression).
+    #[error("could not read the body of {url}: {reason}; try again later")]
+    Body { url: Url, reason: String },
+    /// A `file:` URL could not be read.
+    #[error("could not read {} (from {url}): {error}; check that the file exists", path.display())]
+    File { url: Url, path: PathBuf, error: std::io::Error },
+    /// The URL is neither `http:`, `https:` nor `file:`.
+    #[error("{url} has an unsupported scheme; use http:, https: or file:")]
+    UnsupportedScheme { url: Url },
+    /// The HTTP client could not be built; the only variant without a URL.
+    #[error("could not set up the HTTP client: {reason}; check `site.user_agent`")]
+    Setup { reason: String },
+}
+
+impl FetchError {
+    /// The URL the error is about (`None` only for [`FetchError::Setup`]).
+    pub fn url(&self) -> Option<&Url> {
+        match self {
+            FetchError::Connect { url, .. }
+            | FetchError::Network { url, .. }
+            | FetchError::Timeout { url, .. }
+            | FetchError::Status { url, .. }
+            | FetchError::TooLarge { url, .. }
+            | FetchError::TooManyRedirects { url, .. }
+            | FetchError::RobotsDisallowed { url }
+            | FetchError::Body { url, .. }
+            | FetchError::File { url, .. }
+            | FetchError::UnsupportedScheme { url } => Some(url),
+            FetchError::Setup { .. } => None,
+        }
+    }
+
+    /// Whether another attempt may succeed: network failures, 5xx and 429.
+    pub(super) fn is_transient(&self) -> bool {
+        match self {
+            FetchError::Connect { .. } | FetchError::Network { .. } => true,
+            FetchError::Status { code, .. } => *code == 429 || (500..600).contains(code),
+            _ => false,
+        }
+    }
+}
+
+/// The innermost message of an error chain, e.g. "Connection refused (os error 111)"
+/// rather than reqwest's "error sending request for url (...)".
+pub(super) fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut current = error;
+    while let Some(next) = current.source() {
+        current = next;
+    }
+    current.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url() -> Url {
+        Url::parse("https://example.org/news").unwrap()
+    }
+
+    #[test]
+    fn transient_errors_are_network_failures_5xx_and_429() {
+        let status = |code| FetchError::Status { url: url(), code };
+        assert!(status(500).is_transient());
+        assert!(status(503).is_transient());
+        assert!(status(429).is_transient());
+        assert!(!status(404).is_transient());
+        assert!(!status(403).is_transient());
+        let connect = FetchError::Connect { url: url(), reason: "refused".into() };
+        assert!(connect.is_transient());
+        assert!(!FetchError::TooLarge { url: url(), limit: 1 }.is_transient());
+    }
+
+    #[test]
+    fn messages_name_the_url_and_are_lowercase() {
+        let error = FetchError::Timeout { url: url(), after: Duration::from_secs(30) };
+        let message = error.to_string();
+        assert!(message.contains("https://example.org/news"), "{message}");
+        assert!(message.contains("30s"), "{message}");
+        assert!(message.starts_with(|c: char| !c.is_uppercase()), "{message}");
+        assert_eq!(error.url(), Some(&url()));
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("error sending request")]
+    struct Outer(#[source] std::io::Error);
+
+    #[test]
+    fn root_cause_is_the_innermost_message() {
+        let inner = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "connection refused");
+        assert_eq!(root_cause(&Outer(inner)), "connection refused");
+    }
+}

@@ -1,0 +1,35 @@
+//! octofeed turns web pages into feeds.
+//!
+//! ```text
+//! config ──► fetch ──► extract ──► normalize ──► store ──► publish
+//!  (typed)   (I/O)     (pure)      (pure)       (SQLite)   (pure + atomic write)
+//!            refresh = one pass for one source; run = every source, then every feed
+//! ```
+//!
+//! Where things are:
+//! - [`config`]: the TOML config, read once into typed values, every error with file and line.
+//! - [`fetch`]: HTTP(S) and `file:` with limits, retries, robots.txt and charset decoding.
+//! - [`extract`]: CSS selectors over a page give raw items; [`normalize`] makes them model items.
+//! - [`dates`]: date texts in five languages; [`identity`]: guids; [`text`]: text and HTML cleaning.
+//! - [`model`]: the news model shared by every stage.
+//! - [`store`]: the SQLite history of every item and source.
+//! - [`publish`]: RSS 2.0, Atom 1.0, JSON Feed 1.1, `index.html` and `feeds.opml`.
+//! - [`refresh`] and [`run`]: one source's pass, and a whole run over the config.
+
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod dates;
+pub mod extract;
+pub mod feeds;
+pub mod fetch;
+pub mod identity;
+pub mod ingest;
+pub mod model;
+pub mod normalize;
+pub mod publish;
+pub mod refresh;
+pub mod run;
+pub mod serve;
+pub mod store;
+pub mod text;

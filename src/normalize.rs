@@ -1,0 +1,146 @@
+//! Normalize stage: raw items from a page become news-model items: dates
+//! read, guids given, attachments typed, duplicates on one page merged.
+//!
+//! Pure. Problems with single items are warnings, never errors: one bad item
+//! must not fail its source.
+
+use chrono_tz::Tz;
+use url::Url;
+
+use crate::dates::parse_date;
+use crate::extract::RawItem;
+use crate::identity::{guid_from_fields, guid_from_link};
+use crate::model::{Enclosure, Item};
+
+/// What normalizing a page gave.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Normalized {
+    pub items: Vec<Item>,
+    pub warnings: Vec<String>,
+}
+
+/// Turns raw items into model items, in page order, merging duplicates
+/// (same guid) into the first.
+pub fn normalize(raw_items: &[RawItem], source_id: &str, page_url: &Url, tz: Tz) -> Normalized {
+    let mut out = Normalized::default();
+    for (index, raw) in raw_items.iter().enumerate() {
+        let Some(item) = to_item(raw, source_id, page_url, tz, &mut out.warnings, index) else {
+            continue;
+        };
+        match out.items.iter_mut().find(|kept| kept.guid == item.guid) {
+            Some(kept) => merge_into(kept, item),
+            None => out.items.push(item),
+        }
+    }
+    out
+}
+
+fn to_item(
+    raw: &RawItem,
+    source_id: &str,
+    page_url: &Url,
+    tz: Tz,
+    warnings: &mut Vec<String>,
+    index: usize,
+) -> Option<Item> {
+    let Some(title) = raw.title.clone().filter(|title| !title.is_empty()) else {
+        warnings.push(format!("{source_id}: item {} on {page_url} has no title: skipped", index + 1));
+        return None;
+    };
+    let published = raw.date.as_deref().and_then(|text| {
+        let parsed = parse_date(text, raw.date_format.as_deref(), tz);
+        if parsed.is_none() {
+            warnings.push(format!("{source_id}: cannot read the date \"{text}\" of \"{title}\""));
+        }
+        parsed
+    });
+    let (link, guid) = match &raw.link {
+        Some(link) => (link.to_string(), guid_from_link(link)),
+        None => {
+            let guid = guid_from_fields(source_id, &title, raw.date.as_deref());
+            (page_url.to_string(), guid)
+        }
+    };
+    Some(Item {
+        guid,
+        link,
+        title,
+        summary: raw.summary.clone(),
+        content: raw.content.clone(),
+        published,
+        date_text: raw.date.clone(),
+        location: raw.location.clone(),
+        authors: dedup(&raw.authors),
+        categories: dedup(&raw.categories),
+        image: raw.image.as_ref().map(Url::to_string),
+        enclosures: enclosures(&raw.enclosures),
+    })
+}
+
+/// A second sighting of the same item fills what the first lacked.
+fn merge_into(kept: &mut Item, other: Item) {
+    fn fill<T>(slot: &mut Option<T>, value: Option<T>) {
+        if slot.is_none() {
+            *slot = value;
+        }
+    }
+    fill(&mut kept.summary, other.summary);
+    fill(&mut kept.content, other.content);
+    if kept.published.is_none() && other.published.is_some() {
+        kept.published = other.published;
+        kept.date_text = other.date_text;
+    }
+    fill(&mut kept.location, other.location);
+    fill(&mut kept.image, other.image);
+    for (mine, theirs) in [(&mut kept.authors, other.authors), (&mut kept.categories, other.categories)] {
+        for value in theirs {
+            if !mine.contains(&value) {
+                mine.push(value);
+            }
+        }
+    }
+    for enclosure in other.enclosures {
+        if !kept.enclosures.iter().any(|e| e.url == enclosure.url) {
+            kept.enclosures.push(enclosure);
+        }
+    }
+}
+
+fn dedup(values: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::with_capacity(values.len());
+    for value in values {
+        if !out.contains(value) {
+            out.push(value.clone());
+        }
+    }
+    out
+}
+
+/// Attachments, each once, typed by their extension.
+fn enclosures(found: &[(Url, String)]) -> Vec<Enclosure> {
+    let mut out: Vec<Enclosure> = Vec::new();
+    for (url, text) in found {
+        if out.iter().any(|e| e.url == url.as_str()) {
+            continue;
+        }
+        out.push(Enclosure {
+            url: url.to_string(),
+            mime_type: mime_type(url),
+            length: None,
+            title: (!text.is_empty()).then(|| text.clone()),
+        });
+    }
+    out
+}
+
+/// The media type an attachment's extension says; `application/octet-stream` when it says nothing.
+/// A page link without an extension (a video or podcast page) is `text/html`.
+pub fn mime_type(url: &Url) -> String {
+    let last = url.path_segments().and_then(|mut segments| segments.next_back()).unwrap_or("");
+    if !last.contains('.') {
+        return "text/html".to_string();
+    }
+    mime_guess::from_path(last)
+        .first()
+        .map_or_else(|| "application/octet-stream".to_string(), |mime| mime.essence_str().to_string())
+}

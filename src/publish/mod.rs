@@ -1,0 +1,455 @@
+//! Publish stage: renders a [`FeedDoc`] as RSS 2.0, Atom 1.0 and JSON Feed 1.1
+//! (plus `index.html` and `feeds.opml`) and writes files atomically.
+//!
+//! The renderers are pure: the same document gives the same bytes, nothing reads
+//! the clock. They render entries in the order given; choosing and sorting them
+//! is the caller's job. Only [`write_feed`] and [`write_file_if_changed`] touch the disk.
+
+pub mod atom;
+pub mod index;
+pub mod json;
+pub mod opml;
+pub mod rss;
+
+use std::borrow::Cow;
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
+use ego_tree::iter::Edge;
+use scraper::{Html, Node};
+use thiserror::Error;
+
+use crate::model::{FeedDoc, Item};
+
+/// File name of a feed's RSS 2.0 document inside its folder.
+pub const RSS_FILE: &str = "rss.xml";
+/// File name of a feed's Atom 1.0 document inside its folder.
+pub const ATOM_FILE: &str = "atom.xml";
+/// File name of a feed's JSON Feed 1.1 document inside its folder.
+pub const JSON_FILE: &str = "feed.json";
+
+/// The name the generator elements of every format give.
+const GENERATOR: &str = "octofeed";
+/// Longest plain-text excerpt taken from `content` when an item has no summary.
+const EXCERPT_CHARS: usize = 300;
+
+/// One feed rendered in the three formats.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    pub rss: String,
+    pub atom: String,
+    pub json: String,
+}
+
+/// A failed write, naming the path it was about.
+#[derive(Debug, Error)]
+pub enum PublishError {
+    #[error("cannot create folder {path}: {source}; check the output_dir permissions")]
+    CreateDir { path: PathBuf, source: io::Error },
+    #[error("cannot write {path}: {source}; check the output_dir permissions and free space")]
+    Write { path: PathBuf, source: io::Error },
+}
+
+/// Renders one feed in RSS 2.0, Atom 1.0 and JSON Feed 1.1.
+pub fn render_feed(doc: &FeedDoc) -> Rendered {
+    Rendered { rss: rss::render(doc), atom: atom::render(doc), json: json::render(doc) }
+}
+
+/// Writes `<output_dir>/<id>/{rss.xml,atom.xml,feed.json}`; each file only when its
+/// bytes differ from what is there (so unchanged output keeps its mtime); atomically
+/// (temp file in the same folder + rename, fsync'd), so a reader never sees a
+/// half-written file. Returns how many files were (re)written.
+pub fn write_feed(output_dir: &Path, id: &str, rendered: &Rendered) -> Result<usize, PublishError> {
+    let folder = output_dir.join(id);
+    let files = [(RSS_FILE, &rendered.rss), (ATOM_FILE, &rendered.atom), (JSON_FILE, &rendered.json)];
+    let mut written = 0;
+    for (name, text) in files {
+        if write_file_if_changed(&folder.join(name), text.as_bytes())? {
+            written += 1;
+        }
+    }
+    Ok(written)
+}
+
+/// Replaces `path` with `bytes` unless it already holds exactly those bytes.
+///
+/// The bytes go to a hidden temp file in the same folder, are fsync'd, then renamed
+/// over `path` and the folder is fsync'd, so readers see the old file or the new
+/// one, never a mix. Creates missing folders. Returns whether the file was written.
+pub fn write_file_if_changed(path: &Path, bytes: &[u8]) -> Result<bool, PublishError> {
+    if fs::read(path).is_ok_and(|existing| existing == bytes) {
+        return Ok(false);
+    }
+    let folder = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    fs::create_dir_all(folder).map_err(|source| PublishError::CreateDir { path: folder.to_path_buf(), source })?;
+    replace_atomically(folder, path, bytes)
+        .map_err(|source| PublishError::Write { path: path.to_path_buf(), source })?;
+    Ok(true)
+}
+
+/// Temp file + fsync + rename + folder fsync. The temp file is removed on failure.
+fn replace_atomically(folder: &Path, path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".octofeed-").suffix(".tmp");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // Published files are meant to be served: readable by all (umask still applies).
+        builder.permissions(fs::Permissions::from_mode(0o644));
+    }
+    let mut temp = builder.tempfile_in(folder)?;
+    temp.write_all(bytes)?;
+    temp.as_file().sync_all()?;
+    temp.persist(path).map_err(|error| error.error)?;
+    #[cfg(unix)]
+    fs::File::open(folder)?.sync_all()?;
+    Ok(())
+}
+
+/// `text` without the characters XML 1.0 forbids: C0 controls other than tab,
+/// line feed and carriage return, and U+FFFE/U+FFFF. Borrows when nothing is dropped.
+pub fn xml_safe(text: &str) -> Cow<'_, str> {
+    if text.chars().all(is_xml_char) {
+        Cow::Borrowed(text)
+    } else {
+        Cow::Owned(text.chars().filter(|&c| is_xml_char(c)).collect())
+    }
+}
+
+/// Whether XML 1.0 allows `c` in a document (its `Char` production).
+fn is_xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+}
+
+/// Plain text made safe for HTML text and quoted attribute values (after [`xml_safe`]).
+fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in xml_safe(text).chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The item's short plain text: its summary, else an excerpt of its content's text.
+/// `None` when it has neither (or both are blank).
+fn plain_summary(item: &Item) -> Option<String> {
+    let summary = item.summary.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    match summary {
+        Some(summary) => Some(summary.to_owned()),
+        None => item
+            .content
+            .as_deref()
+            .map(html_to_text)
+            .filter(|text| !text.is_empty())
+            .map(|text| truncate_words(&text, EXCERPT_CHARS)),
+    }
+}
+
+/// The text of an HTML fragment, with block elements apart and whitespace collapsed.
+fn html_to_text(html: &str) -> String {
+    let fragment = Html::parse_fragment(html);
+    let mut text = String::new();
+    for edge in fragment.root_element().traverse() {
+        let (Edge::Open(node) | Edge::Close(node)) = edge;
+        match node.value() {
+            Node::Text(chunk) if matches!(edge, Edge::Open(_)) => text.push_str(chunk),
+            Node::Element(element) if !INLINE_ELEMENTS.contains(&element.name()) => text.push(' '),
+            _ => {}
+        }
+    }
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Elements whose edges do not separate words.
+const INLINE_ELEMENTS: [&str; 26] = [
+    "a", "abbr", "b", "bdi", "bdo", "cite", "code", "data", "del", "dfn", "em", "i", "ins", "kbd", "mark", "q", "s",
+    "samp", "small", "span", "strong", "sub", "sup", "time", "u", "var",
+];
+
+/// `text` cut to at most `max` characters at a word boundary, with `…` when cut.
+fn truncate_words(text: &str, max: usize) -> String {
+    let Some((cut, _)) = text.char_indices().nth(max) else {
+        return text.to_owned();
+    };
+    let head = &text[..cut];
+    let head = head.rsplit_once(' ').map_or(head, |(words, _)| words);
+    format!("{}…", head.trim_end_matches([' ', ',', ';', ':', '.']))
+}
+
+/// A time with its fraction of a second dropped, as every format shows whole seconds.
+fn whole_seconds(time: DateTime<Utc>) -> DateTime<Utc> {
+    time.trunc_subsecs(0)
+}
+
+/// RFC 3339 in UTC with `Z`: `2022-11-24T00:00:00Z`.
+fn rfc3339(time: DateTime<Utc>) -> String {
+    whole_seconds(time).to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// Whether `url` is an absolute http(s) URL.
+fn is_http_url(url: &str) -> bool {
+    url::Url::parse(url).is_ok_and(|url| matches!(url.scheme(), "http" | "https"))
+}
+
+/// `mime` when it looks like `type/subtype`, else `application/octet-stream`.
+fn media_type(mime: &str) -> &str {
+    let mime = mime.trim();
+    let valid = mime.split_once('/').is_some_and(|(kind, sub)| {
+        let token = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "!#$&-^_.+".contains(c));
+        token(kind) && token(sub.split(';').next().unwrap_or(sub).trim())
+    });
+    if valid { mime } else { "application/octet-stream" }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    //! Shared fixtures for the renderers' tests, and tests of the writer and helpers.
+
+    use std::time::{Duration, SystemTime};
+
+    use chrono::{TimeZone, Utc};
+
+    use super::*;
+    use crate::model::{Enclosure, FeedEntry, FeedMeta, Origin};
+
+    pub(crate) const BASE_URL: &str = "https://feeds.example.org/";
+
+    pub(crate) fn at(y: i32, m: u32, d: u32, h: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(y, m, d, h, 0, 0).unwrap()
+    }
+
+    /// A realistic source feed: curly quotes, dashes, €, `&amp;`-looking text, `<` in a
+    /// title, a control character, content with a link, an undated item, attachments.
+    pub(crate) fn sample_doc(base_url: Option<&str>) -> FeedDoc {
+        let entries = vec![
+            FeedEntry {
+                item: Item {
+                    guid: "https://www.coe.int/en/web/cybercrime/-/octopus-2023".into(),
+                    link: "https://www.coe.int/en/web/cybercrime/-/octopus-2023".into(),
+                    title: "Octopus Conference 2023 – “Cooperation against Cybercrime”".into(),
+                    summary: Some("Costs: 10 € per day; Tom &amp; Jerry’s \u{1}notes".into()),
+                    content: Some(
+                        "<p>Read the <a href=\"https://www.coe.int/report?a=1&amp;b=2\">\
+                         report</a> &amp; more.</p>"
+                            .into(),
+                    ),
+                    published: Some(at(2023, 12, 13, 9)),
+                    date_text: Some("13-15 December 2023".into()),
+                    location: Some("Bucharest, Romania".into()),
+                    authors: vec!["Jane Doe".into(), "Cybercrime Programme Office".into()],
+                    categories: vec!["cybercrime".into(), "e-evidence".into()],
+                    image: Some("https://www.coe.int/image?w=1&h=2".into()),
+                    enclosures: vec![],
+                },
+                published: at(2023, 12, 13, 9),
+                updated: at(2023, 12, 14, 10),
+                origin: None,
+            },
+            FeedEntry {
+                item: Item {
+                    guid: "urn:uuid:5b1c4a3e-0d2f-8a6b-9c1d-2e3f4a5b6c7d".into(),
+                    link: "https://www.coe.int/en/web/cybercrime/octopus-project".into(),
+                    title: "Budget < 5 M€ for \u{1}2024 & beyond".into(),
+                    summary: None,
+                    content: None,
+                    published: None,
+                    date_text: None,
+                    ..Item::default()
+                },
+                published: at(2023, 11, 2, 7),
+                updated: at(2023, 11, 2, 7),
+                origin: None,
+            },
+            FeedEntry {
+                item: Item {
+                    guid: "https://www.coe.int/en/web/cybercrime/-/guide".into(),
+                    link: "https://www.coe.int/en/web/cybercrime/-/guide".into(),
+                    title: "Publications: “Budapest Convention” guide".into(),
+                    summary: None,
+                    content: Some(
+                        "<h2>Guide</h2><p>The <em>updated</em> guide.</p><ul><li>EN</li>\
+                         <li>FR</li></ul>"
+                            .into(),
+                    ),
+                    published: Some(at(2021, 11, 1, 0)),
+                    date_text: Some("November 2021".into()),
+                    enclosures: vec![
+                        Enclosure {
+                            url: "https://rm.coe.int/guide-en/1680a4a8a5".into(),
+                            mime_type: "application/pdf".into(),
+                            length: Some(1_234_567),
+                            title: Some("EN".into()),
+                        },
+                        Enclosure {
+                            url: "https://rm.coe.int/guide-fr/1680a4a8a6".into(),
+                            mime_type: "application/pdf".into(),
+                            length: None,
+                            title: Some("FR".into()),
+                        },
+                    ],
+                    ..Item::default()
+                },
+                published: at(2021, 11, 1, 0),
+                updated: at(2021, 11, 1, 0),
+                origin: None,
+            },
+        ];
+        FeedDoc {
+            meta: FeedMeta {
+                id: "octopus".into(),
+                title: "Octopus Project: activities".into(),
+                description: "News of the Octopus Project – cybercrime & e‑evidence.".into(),
+                home_page_url: "https://www.coe.int/en/web/cybercrime/octopus-project".into(),
+                base_url: base_url.map(str::to_owned),
+                language: Some("en".into()),
+                updated: at(2023, 12, 14, 10),
+                site_title: "Council of Europe — cybercrime news".into(),
+            },
+            entries,
+        }
+    }
+
+    /// A channel over two sources: the sample's entries, each with an origin.
+    pub(crate) fn channel_doc(base_url: Option<&str>) -> FeedDoc {
+        let mut doc = sample_doc(base_url);
+        for (n, entry) in doc.entries.iter_mut().enumerate() {
+            let source_id = if n % 2 == 0 { "octopus" } else { "news" };
+            let feed_url = match base_url {
+                Some(base) => format!("{base}{source_id}/rss.xml"),
+                None => format!("https://www.coe.int/en/web/cybercrime/{source_id}"),
+            };
+            entry.origin = Some(Origin {
+                source_id: source_id.into(),
+                title: format!("Source “{source_id}”"),
+                feed_url,
+                home_page_url: format!("https://www.coe.int/en/web/cybercrime/{source_id}"),
+            });
+        }
+        doc.meta.id = "cybercrime".into();
+        doc.meta.title = "Council of Europe: all cybercrime news".into();
+        doc
+    }
+
+    #[test]
+    fn xml_safe_drops_only_forbidden_characters() {
+        assert!(matches!(xml_safe("Tab\tand “quotes” €"), Cow::Borrowed(_)));
+        assert_eq!(xml_safe("a\u{1}b\u{8}c\u{1F}d\u{FFFE}e\u{FFFF}f"), "abcdef");
+        assert_eq!(xml_safe("line\r\nnext\u{7F}\u{10FFFF}"), "line\r\nnext\u{7F}\u{10FFFF}");
+    }
+
+    #[test]
+    fn plain_summary_prefers_summary_then_content_text() {
+        let doc = sample_doc(None);
+        let [first, undated, guide] = &doc.entries[..] else { panic!("three entries") };
+        assert_eq!(plain_summary(&first.item).as_deref(), first.item.summary.as_deref());
+        assert_eq!(plain_summary(&undated.item), None);
+        assert_eq!(plain_summary(&guide.item).as_deref(), Some("Guide The updated guide. EN FR"));
+    }
+
+    #[test]
+    fn long_content_is_cut_at_a_word() {
+        let words = "word ".repeat(100);
+        let cut = truncate_words(&words, EXCERPT_CHARS);
+        assert!(cut.ends_with("word…"), "{cut}");
+        assert!(cut.chars().count() <= EXCERPT_CHARS + 1);
+        assert_eq!(truncate_words("short text", EXCERPT_CHARS), "short text");
+    }
+
+    #[test]
+    fn dates_are_whole_seconds_in_utc() {
+        let time = at(2022, 11, 24, 0) + chrono::Duration::milliseconds(1500);
+        assert_eq!(rfc3339(time), "2022-11-24T00:00:01Z");
+    }
+
+    #[test]
+    fn bad_media_types_fall_back_to_octet_stream() {
+        assert_eq!(media_type("application/pdf"), "application/pdf");
+        assert_eq!(media_type("text/html; charset=utf-8"), "text/html; charset=utf-8");
+        assert_eq!(media_type(""), "application/octet-stream");
+        assert_eq!(media_type("pdf"), "application/octet-stream");
+        assert_eq!(media_type("a b/c"), "application/octet-stream");
+        assert_eq!(media_type(" image/png "), "image/png");
+    }
+
+    #[test]
+    fn render_feed_is_deterministic() {
+        let doc = channel_doc(Some(BASE_URL));
+        assert_eq!(render_feed(&doc), render_feed(&doc.clone()));
+    }
+
+    fn entries_in(folder: &Path) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(folder)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn unchanged_bytes_are_not_rewritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("deep/er/index.html");
+        assert!(write_file_if_changed(&path, b"one").unwrap());
+        let old = SystemTime::now() - Duration::from_secs(3600);
+        fs::File::options().write(true).open(&path).unwrap().set_modified(old).unwrap();
+
+        assert!(!write_file_if_changed(&path, b"one").unwrap());
+        assert_eq!(fs::metadata(&path).unwrap().modified().unwrap(), old);
+
+        assert!(write_file_if_changed(&path, b"two").unwrap());
+        assert_eq!(fs::read(&path).unwrap(), b"two");
+        assert_ne!(fs::metadata(&path).unwrap().modified().unwrap(), old);
+        assert_eq!(entries_in(path.parent().unwrap()), ["index.html"]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn written_files_are_readable_by_others() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("feeds.opml");
+        write_file_if_changed(&path, b"<opml/>").unwrap();
+        let mode = fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o044, 0o044, "mode {mode:o}");
+    }
+
+    #[test]
+    fn write_feed_writes_three_files_then_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let doc = sample_doc(Some(BASE_URL));
+        let rendered = render_feed(&doc);
+        assert_eq!(write_feed(dir.path(), "octopus", &rendered).unwrap(), 3);
+        assert_eq!(write_feed(dir.path(), "octopus", &rendered).unwrap(), 0);
+        let folder = dir.path().join("octopus");
+        assert_eq!(entries_in(&folder), ["atom.xml", "feed.json", "rss.xml"]);
+        assert_eq!(fs::read_to_string(folder.join(RSS_FILE)).unwrap(), rendered.rss);
+
+        let mut changed = rendered.clone();
+        changed.json.push(' ');
+        assert_eq!(write_feed(dir.path(), "octopus", &changed).unwrap(), 1);
+    }
+
+    #[test]
+    fn a_failed_write_names_the_path_and_leaves_no_temp_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("taken");
+        // A non-empty folder where the file should go: the rename must fail.
+        fs::create_dir_all(path.join("x")).unwrap();
+        let error = write_file_if_changed(&path, b"bytes").unwrap_err();
+        assert!(error.to_string().contains("taken"), "{error}");
+        assert_eq!(entries_in(dir.path()), ["taken"]);
+    }
+}

@@ -1,0 +1,253 @@
+//! Refresh stage: one pass for one source: fetch its page(s), extract and
+//! normalize the items, follow article links for `[source.detail]`, and
+//! record the result in the store as one transaction.
+//!
+//! Shared by `run` and `serve`. It publishes nothing: `run` decides which
+//! feeds to rewrite once the store says what changed.
+
+use std::collections::HashSet;
+use std::sync::Mutex;
+
+use chrono::{DateTime, Utc};
+use url::Url;
+
+use crate::config::{HtmlRules, Source, SourceKind};
+use crate::extract::{self, ExtractError, RawItem};
+use crate::fetch::{FetchError, Fetched, Fetcher, Page, Request};
+use crate::identity::{hash_parts, hex};
+use crate::ingest::{IngestError, ingest};
+use crate::normalize::normalize;
+use crate::store::{ApplyStats, FetchState, Observed, Store, StoreError};
+
+/// How a source's refresh ended.
+#[derive(Debug)]
+pub enum Refresh {
+    /// The server said 304, or the page is byte-identical to last time.
+    Unchanged,
+    /// The page was read and the store updated.
+    Updated { stats: ApplyStats, warnings: Vec<String> },
+    /// Nothing was stored; the source's items and feeds stay as they were.
+    Failed(RefreshError),
+}
+
+/// Why a source failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RefreshError {
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    #[error(transparent)]
+    Extract(#[from] ExtractError),
+    #[error(transparent)]
+    Feed(#[from] IngestError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What one refresh needs from its run.
+pub struct RefreshContext<'a> {
+    pub fetcher: &'a Fetcher,
+    pub store: &'a Mutex<Store>,
+    pub now: DateTime<Utc>,
+}
+
+impl RefreshContext<'_> {
+    fn store(&self) -> std::sync::MutexGuard<'_, Store> {
+        // A panic while holding the lock leaves SQLite consistent (transactions roll back).
+        self.store.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// Refreshes `source`, recording success or failure in the store.
+pub async fn refresh(ctx: &RefreshContext<'_>, source: &Source) -> Refresh {
+    let outcome = match &source.kind {
+        SourceKind::Html(rules) => refresh_html(ctx, source, rules).await,
+        SourceKind::Feed => refresh_feed(ctx, source).await,
+    };
+    match outcome {
+        Ok(refresh) => refresh,
+        Err(error) => {
+            let message = format!("{}: {error}", source.url);
+            if let Err(store_error) = ctx.store().record_failure(&source.id, &message, ctx.now) {
+                tracing::error!(source = %source.id, "cannot record the failure: {store_error}");
+            }
+            Refresh::Failed(error)
+        }
+    }
+}
+
+async fn refresh_html(ctx: &RefreshContext<'_>, source: &Source, rules: &HtmlRules) -> Result<Refresh, RefreshError> {
+    let previous = ctx.store().fetch_state(&source.id)?;
+    let first = match fetch(ctx, source, &source.url, Some(&previous)).await? {
+        Fetched::NotModified => return record_unchanged(ctx, source, previous),
+        Fetched::Page(page) => page,
+    };
+    let fetch_state = FetchState {
+        etag: first.etag.clone(),
+        last_modified: first.last_modified.clone(),
+        body_hash: Some(body_hash(&first.bytes, rules)),
+    };
+    if fetch_state.body_hash == previous.body_hash {
+        return record_unchanged(ctx, source, fetch_state);
+    }
+    let (raw_items, mut warnings) = read_listing(ctx, source, rules, first).await?;
+    let observed = observe(ctx, source, rules, raw_items, &mut warnings).await?;
+    let stats = ctx.store().apply(&source.id, &observed, &fetch_state, ctx.now)?;
+    Ok(Refresh::Updated { stats, warnings })
+}
+
+async fn refresh_feed(ctx: &RefreshContext<'_>, source: &Source) -> Result<Refresh, RefreshError> {
+    let previous = ctx.store().fetch_state(&source.id)?;
+    let page = match fetch(ctx, source, &source.url, Some(&previous)).await? {
+        Fetched::NotModified => return record_unchanged(ctx, source, previous),
+        Fetched::Page(page) => page,
+    };
+    let fetch_state = FetchState {
+        etag: page.etag.clone(),
+        last_modified: page.last_modified.clone(),
+        body_hash: Some(hex(&hash_parts(&[&String::from_utf8_lossy(&page.bytes)]))),
+    };
+    if fetch_state.body_hash == previous.body_hash {
+        return record_unchanged(ctx, source, fetch_state);
+    }
+    let ingested = ingest(&page.bytes, &page.url, &source.id)?;
+    drop(page);
+    let observed: Vec<Observed> = ingested
+        .items
+        .into_iter()
+        .map(|item| Observed { listing_hash: hex(&hash_parts(&[&format!("{item:?}")])), item })
+        .collect();
+    let stats = ctx.store().apply(&source.id, &observed, &fetch_state, ctx.now)?;
+    Ok(Refresh::Updated { stats, warnings: ingested.warnings })
+}
+
+fn record_unchanged(ctx: &RefreshContext<'_>, source: &Source, state: FetchState) -> Result<Refresh, RefreshError> {
+    ctx.store().record_unchanged(&source.id, &state, ctx.now)?;
+    Ok(Refresh::Unchanged)
+}
+
+async fn fetch(
+    ctx: &RefreshContext<'_>,
+    source: &Source,
+    url: &Url,
+    previous: Option<&FetchState>,
+) -> Result<Fetched, FetchError> {
+    let request = Request {
+        url,
+        etag: previous.and_then(|state| state.etag.as_deref()),
+        last_modified: previous.and_then(|state| state.last_modified.as_deref()),
+        timeout: source.timeout,
+        robots: source.robots,
+    };
+    ctx.fetcher.fetch(&request).await
+}
+
+/// The body hash also covers the rules, so a config change re-extracts an unchanged page.
+fn body_hash(bytes: &[u8], rules: &HtmlRules) -> String {
+    let rules = format!("{rules:?}");
+    let body = String::from_utf8_lossy(bytes);
+    hex(&hash_parts(&[&body, &rules]))
+}
+
+/// The listing's raw items over every page of it, in page order. A later page
+/// that fails is a warning: the pages before it still count.
+async fn read_listing(
+    ctx: &RefreshContext<'_>,
+    source: &Source,
+    rules: &HtmlRules,
+    first: Page,
+) -> Result<(Vec<RawItem>, Vec<String>), RefreshError> {
+    let next_rule = rules.paginate.as_ref().map(|paginate| &paginate.next);
+    let max_pages = rules.paginate.as_ref().map_or(1, |paginate| paginate.max_pages);
+    let base = base_of(source, &first);
+    let listing = extract::extract_listing(&first.text(), &base, &rules.select, next_rule)?;
+    drop(first);
+    let mut items = listing.items;
+    let mut warnings = Vec::new();
+    let mut visited: HashSet<Url> = HashSet::from([source.url.clone(), base]);
+    let mut next = listing.next_page;
+    let mut pages = 1;
+    while let Some(url) = next.take() {
+        if pages >= max_pages || !visited.insert(url.clone()) {
+            break;
+        }
+        pages += 1;
+        match fetch(ctx, source, &url, None).await {
+            Ok(Fetched::Page(page)) => {
+                match extract::extract_listing(&page.text(), &page.url, &rules.select, next_rule) {
+                    Ok(listing) => {
+                        items.extend(listing.items);
+                        next = listing.next_page;
+                    }
+                    Err(error) => warnings.push(format!("{}: page {pages}: {error}", source.id)),
+                }
+            }
+            Ok(Fetched::NotModified) => {}
+            Err(error) => warnings.push(format!("{}: page {pages}: {error}", source.id)),
+        }
+    }
+    Ok((items, warnings))
+}
+
+/// The first page's links resolve against the page it stands for (`page_url`,
+/// for saved copies) or the URL it was finally fetched from.
+fn base_of(source: &Source, page: &Page) -> Url {
+    source.page_url.clone().unwrap_or_else(|| page.url.clone())
+}
+
+/// Raw items become observed items: article pages fetched for new or changed
+/// entries when `[source.detail]` is set, stored articles reused otherwise.
+async fn observe(
+    ctx: &RefreshContext<'_>,
+    source: &Source,
+    rules: &HtmlRules,
+    raw_items: Vec<RawItem>,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<Observed>, RefreshError> {
+    let home = source.home_page();
+    let mut observed = Vec::with_capacity(raw_items.len());
+    for raw in raw_items {
+        let listing_hash = hex(&hash_parts(&[&format!("{raw:?}")]));
+        let normalized = normalize(std::slice::from_ref(&raw), &source.id, home, source.timezone);
+        warnings.extend(normalized.warnings);
+        let Some(listed) = normalized.items.into_iter().next() else {
+            continue;
+        };
+        let item = match (&rules.detail, raw.link.clone()) {
+            (Some(detail), Some(link)) => {
+                let stored = ctx.store().stored_item(&source.id, &listed.guid)?;
+                match stored {
+                    Some((stored, hash)) if hash == listing_hash => stored.item,
+                    _ => with_detail(ctx, source, detail, raw, &link, warnings).await.unwrap_or(listed),
+                }
+            }
+            _ => listed,
+        };
+        observed.push(Observed { item, listing_hash });
+    }
+    Ok(observed)
+}
+
+/// The item with its article page's fields laid over the listing's; `None`
+/// (with a warning) when the article cannot be read.
+async fn with_detail(
+    ctx: &RefreshContext<'_>,
+    source: &Source,
+    detail: &crate::config::FieldRules,
+    raw: RawItem,
+    link: &Url,
+    warnings: &mut Vec<String>,
+) -> Option<crate::model::Item> {
+    let page = match fetch(ctx, source, link, None).await {
+        Ok(Fetched::Page(page)) => page,
+        Ok(Fetched::NotModified) => return None,
+        Err(error) => {
+            warnings.push(format!("{}: article kept with its listing fields: {error}", source.id));
+            return None;
+        }
+    };
+    let article = extract::extract_detail(&page.text(), &page.url, detail);
+    let merged = raw.overlaid_with(article);
+    let normalized = normalize(&[merged], &source.id, source.home_page(), source.timezone);
+    warnings.extend(normalized.warnings);
+    normalized.items.into_iter().next()
+}

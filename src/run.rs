@@ -1,0 +1,277 @@
+//! A whole run: refresh the chosen sources concurrently, then publish every
+//! feed whose items or settings changed, then `index.html` and `feeds.opml`.
+//!
+//! Used by `octofeed run`; `serve` calls the same pieces on its schedule.
+//! It prints nothing: the caller shows progress and the report.
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::sync::Mutex;
+
+use chrono::{DateTime, Utc};
+use futures::StreamExt;
+use serde::Serialize;
+
+use crate::config::{Config, Source};
+use crate::feeds::{channel_doc, channel_fingerprint, source_doc, source_fingerprint};
+use crate::fetch::{FetchError, FetchSettings, Fetcher};
+use crate::model::FeedDoc;
+use crate::publish::index::FeedListing;
+use crate::publish::{self, PublishError};
+use crate::refresh::{Refresh, RefreshContext, refresh};
+use crate::store::{Health, Store, StoreError};
+
+/// What the caller asks of a run.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Refresh only these sources (all when empty). Feeds are still published as needed.
+    pub only: Vec<String>,
+    /// The run's clock: first-seen and update times.
+    pub now: DateTime<Utc>,
+}
+
+/// The outcome of one source, as `run --json` prints it.
+#[derive(Debug, Clone, Serialize)]
+pub struct SourceReport {
+    pub id: String,
+    pub status: Status,
+    pub items_seen: usize,
+    pub items_new: usize,
+    pub items_updated: usize,
+    pub error: Option<String>,
+    pub warnings: Vec<String>,
+    pub health: HealthReport,
+}
+
+/// `ok`, `unchanged` or `failed`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Ok,
+    Unchanged,
+    Failed,
+}
+
+/// A source's stored health, as reported.
+#[derive(Debug, Clone, Serialize)]
+pub struct HealthReport {
+    pub last_success: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    pub last_error_at: Option<DateTime<Utc>>,
+    pub consecutive_failures: u32,
+    pub item_count: u64,
+}
+
+impl From<Health> for HealthReport {
+    fn from(health: Health) -> Self {
+        HealthReport {
+            last_success: health.last_success,
+            last_error: health.last_error,
+            last_error_at: health.last_error_at,
+            consecutive_failures: health.consecutive_failures,
+            item_count: health.item_count,
+        }
+    }
+}
+
+/// Every source's outcome, in config order, and how many files were written.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    pub sources: Vec<SourceReport>,
+    pub files_written: usize,
+}
+
+impl RunReport {
+    /// Whether any source failed (exit code 1).
+    pub fn any_failed(&self) -> bool {
+        self.sources.iter().any(|source| source.status == Status::Failed)
+    }
+}
+
+/// What stops a run as a whole (sources failing one by one do not).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Fetcher(#[from] FetchError),
+    #[error(transparent)]
+    Publish(#[from] PublishError),
+    #[error("unknown source \"{0}\" (see `octofeed check` for the configured ids)")]
+    UnknownSource(String),
+}
+
+/// The fetch settings a config asks for.
+pub fn fetch_settings(config: &Config) -> FetchSettings {
+    let site = &config.site;
+    FetchSettings {
+        user_agent: site.user_agent.clone(),
+        concurrency: site.concurrency,
+        per_host: site.per_host,
+        host_delay: site.host_delay,
+        max_body: site.max_body,
+        retries: site.retries,
+        ..FetchSettings::default()
+    }
+}
+
+/// The store and the fetcher of a run, kept together so `serve` can run many times over one of each.
+pub struct Runner {
+    store: Mutex<Store>,
+    fetcher: Fetcher,
+}
+
+impl Runner {
+    /// Opens the store (waiting up to `lock_timeout` for another run) and builds the fetcher.
+    pub fn open(config: &Config) -> Result<Runner, RunError> {
+        Ok(Runner {
+            store: Mutex::new(Store::open(&config.site.store, config.site.lock_timeout)?),
+            fetcher: Fetcher::new(fetch_settings(config))?,
+        })
+    }
+
+    /// The store, locked for a short, synchronous use.
+    pub fn store(&self) -> std::sync::MutexGuard<'_, Store> {
+        lock(&self.store)
+    }
+
+    /// Refreshes the chosen sources, then publishes. `on_source` is called as each source ends.
+    pub async fn run(
+        &self,
+        config: &Config,
+        options: &RunOptions,
+        mut on_source: impl FnMut(&SourceReport),
+    ) -> Result<RunReport, RunError> {
+        let chosen = chosen_sources(config, &options.only)?;
+        let ctx = RefreshContext { fetcher: &self.fetcher, store: &self.store, now: options.now };
+        let mut reports: Vec<SourceReport> = Vec::with_capacity(chosen.len());
+        // Futures are built up front (they do nothing until polled): a stream
+        // `.map` closure here would not be general enough to be spawned by `serve`.
+        let pending: Vec<_> = chosen.iter().map(|&source| tagged_refresh(&ctx, source)).collect();
+        let mut refreshes = futures::stream::iter(pending).buffer_unordered(config.site.concurrency);
+        while let Some((source, outcome)) = refreshes.next().await {
+            let health = self.store().health(&source.id)?;
+            let report = source_report(source, outcome, health);
+            on_source(&report);
+            reports.push(report);
+        }
+        drop(refreshes);
+        let order = |id: &str| config.sources.iter().position(|source| source.id == id);
+        reports.sort_by_key(|report| order(&report.id));
+        let failed: HashSet<&str> =
+            reports.iter().filter(|report| report.status == Status::Failed).map(|report| report.id.as_str()).collect();
+        let files_written = publish_changed(config, &mut self.store(), &failed)?;
+        Ok(RunReport { sources: reports, files_written })
+    }
+}
+
+/// One run over `config`: opens the store, refreshes, publishes, releases the store.
+pub async fn run(
+    config: &Config,
+    options: &RunOptions,
+    on_source: impl FnMut(&SourceReport),
+) -> Result<RunReport, RunError> {
+    Runner::open(config)?.run(config, options, on_source).await
+}
+
+async fn tagged_refresh<'a>(ctx: &RefreshContext<'_>, source: &'a Source) -> (&'a Source, Refresh) {
+    (source, refresh(ctx, source).await)
+}
+
+fn lock(store: &Mutex<Store>) -> std::sync::MutexGuard<'_, Store> {
+    store.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn chosen_sources<'c>(config: &'c Config, only: &[String]) -> Result<Vec<&'c Source>, RunError> {
+    if only.is_empty() {
+        return Ok(config.sources.iter().collect());
+    }
+    only.iter().map(|id| config.source(id).ok_or_else(|| RunError::UnknownSource(id.clone()))).collect()
+}
+
+fn source_report(source: &Source, outcome: Refresh, health: Health) -> SourceReport {
+    let (status, stats, error, warnings) = match outcome {
+        Refresh::Unchanged => (Status::Unchanged, Default::default(), None, Vec::new()),
+        Refresh::Updated { stats, warnings } => (Status::Ok, stats, None, warnings),
+        Refresh::Failed(error) => {
+            (Status::Failed, Default::default(), Some(format!("{}: {error}", source.id)), Vec::new())
+        }
+    };
+    let stats: crate::store::ApplyStats = stats;
+    SourceReport {
+        id: source.id.clone(),
+        status,
+        items_seen: stats.seen,
+        items_new: stats.new,
+        items_updated: stats.updated,
+        error,
+        warnings,
+        health: health.into(),
+    }
+}
+
+/// Publishes every feed whose items or settings changed (or whose files are
+/// missing), except those of sources that failed in this run; then the index
+/// and OPML when any feed was written or they are missing. Returns files written.
+pub fn publish_changed(config: &Config, store: &mut Store, failed: &HashSet<&str>) -> Result<usize, RunError> {
+    let output = &config.site.output_dir;
+    let mut written = 0;
+    let mut any_published = false;
+    for source in config.sources.iter().filter(|source| !failed.contains(source.id.as_str())) {
+        let fingerprint = source_fingerprint(&config.site, source);
+        let sources = [source.id.as_str()];
+        if store.needs_publish(&source.id, &fingerprint, &sources)? || !feed_files_exist(output, &source.id) {
+            let doc = source_doc(&config.site, source, store.items(&source.id, Some(source.max_items))?);
+            written += publish::write_feed(output, &source.id, &publish::render_feed(&doc))?;
+            store.mark_published(&source.id, &fingerprint, &sources)?;
+            any_published = true;
+        }
+    }
+    for channel in &config.channels {
+        let fingerprint = channel_fingerprint(config, channel);
+        let sources: Vec<&str> = channel.sources.iter().map(String::as_str).collect();
+        if store.needs_publish(&channel.id, &fingerprint, &sources)? || !feed_files_exist(output, &channel.id) {
+            let doc = channel_doc(config, channel, store.items_of_sources(&sources, None)?);
+            written += publish::write_feed(output, &channel.id, &publish::render_feed(&doc))?;
+            store.mark_published(&channel.id, &fingerprint, &sources)?;
+            any_published = true;
+        }
+    }
+    let index = output.join("index.html");
+    let opml = output.join("feeds.opml");
+    if any_published || !index.exists() || !opml.exists() {
+        written += write_index_and_opml(config, store)?;
+    }
+    Ok(written)
+}
+
+fn feed_files_exist(output: &Path, id: &str) -> bool {
+    ["rss.xml", "atom.xml", "feed.json"].iter().all(|file| output.join(id).join(file).exists())
+}
+
+/// How many newest items `index.html` shows per feed.
+const INDEX_ITEMS: usize = 10;
+
+fn write_index_and_opml(config: &Config, store: &Store) -> Result<usize, RunError> {
+    let output = &config.site.output_dir;
+    let mut docs: Vec<(FeedDoc, bool)> = Vec::new();
+    for source in &config.sources {
+        if feed_files_exist(output, &source.id) {
+            docs.push((source_doc(&config.site, source, store.items(&source.id, Some(INDEX_ITEMS))?), false));
+        }
+    }
+    for channel in &config.channels {
+        let sources: Vec<&str> = channel.sources.iter().map(String::as_str).collect();
+        let mut doc = channel_doc(config, channel, store.items_of_sources(&sources, None)?);
+        doc.entries.truncate(INDEX_ITEMS);
+        docs.push((doc, true));
+    }
+    let listings: Vec<FeedListing> =
+        docs.iter().map(|(doc, is_channel)| FeedListing { doc, is_channel: *is_channel }).collect();
+    let mut written = 0;
+    let index = publish::index::render(&config.site.title, &listings);
+    written += usize::from(publish::write_file_if_changed(&output.join("index.html"), index.as_bytes())?);
+    let opml = publish::opml::render(&config.site.title, &listings);
+    written += usize::from(publish::write_file_if_changed(&output.join("feeds.opml"), opml.as_bytes())?);
+    Ok(written)
+}

@@ -1,0 +1,157 @@
+//! Text cleaning shared by extraction and feed ingestion: the plain text of an
+//! HTML element with sensible spaces, whitespace collapsed, characters that
+//! XML 1.0 forbids removed, and content HTML sanitized with absolute links.
+//!
+//! Pure; no selectors (that is `extract`) and no XML writing (that is `publish`).
+
+use ego_tree::iter::Edge;
+use scraper::{ElementRef, Node};
+use url::Url;
+
+/// Elements after which a reader sees a break, so their texts must not run together.
+const BREAKING: &[&str] = &[
+    "address",
+    "article",
+    "aside",
+    "blockquote",
+    "br",
+    "dd",
+    "div",
+    "dl",
+    "dt",
+    "figcaption",
+    "figure",
+    "footer",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "header",
+    "hr",
+    "li",
+    "main",
+    "nav",
+    "ol",
+    "p",
+    "pre",
+    "section",
+    "table",
+    "td",
+    "th",
+    "tr",
+    "ul",
+];
+
+/// The visible text of `element`: text nodes in order, a space where a block
+/// or `<br>` separates them, scripts and styles skipped, whitespace collapsed.
+pub fn element_text(element: ElementRef) -> String {
+    let mut raw = String::new();
+    let mut skipping = 0usize;
+    for edge in element.traverse() {
+        match edge {
+            Edge::Open(node) => match node.value() {
+                Node::Element(tag) if is_hidden(tag.name()) => skipping += 1,
+                Node::Element(tag) if BREAKING.contains(&tag.name()) => raw.push(' '),
+                Node::Text(text) if skipping == 0 => raw.push_str(text),
+                _ => {}
+            },
+            Edge::Close(node) => match node.value() {
+                Node::Element(tag) if is_hidden(tag.name()) => skipping = skipping.saturating_sub(1),
+                Node::Element(tag) if BREAKING.contains(&tag.name()) => raw.push(' '),
+                _ => {}
+            },
+        }
+    }
+    clean_text(&raw)
+}
+
+fn is_hidden(tag: &str) -> bool {
+    matches!(tag, "script" | "style" | "template" | "noscript")
+}
+
+/// Collapses every run of whitespace (including non-breaking spaces) into one
+/// space, trims, and drops characters XML 1.0 forbids.
+pub fn clean_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut pending_space = false;
+    for c in text.chars() {
+        if c.is_whitespace() {
+            pending_space = !out.is_empty();
+        } else if is_xml_char(c) && !c.is_control() {
+            if pending_space {
+                out.push(' ');
+                pending_space = false;
+            }
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Whether XML 1.0 allows `c` in a document.
+pub fn is_xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+}
+
+/// Sanitizes content HTML: no scripts, styles, event handlers or `javascript:`
+/// URLs; relative links and image sources made absolute against `base`;
+/// forbidden XML characters dropped. Empty when nothing visible remains.
+pub fn sanitize_html(html: &str, base: &Url) -> String {
+    let cleaned = ammonia::Builder::default()
+        .url_relative(ammonia::UrlRelative::RewriteWithBase(base.clone()))
+        .link_rel(Some("noopener noreferrer"))
+        .clean(html)
+        .to_string();
+    let cleaned: String = cleaned.chars().filter(|&c| is_xml_char(c)).collect();
+    cleaned.trim().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use scraper::{Html, Selector};
+
+    fn text_of(html: &str) -> String {
+        let document = Html::parse_fragment(html);
+        let selector = Selector::parse("body, html").unwrap();
+        let root = document.select(&selector).next().unwrap();
+        element_text(root)
+    }
+
+    #[test]
+    fn blocks_and_breaks_separate_words_and_inline_tags_do_not() {
+        assert_eq!(text_of("<p>24 November 2022<br>Strasbourg</p><p>Next</p>"), "24 November 2022 Strasbourg Next");
+        assert_eq!(text_of("<span>Cyber</span><b>crime</b>"), "Cybercrime");
+    }
+
+    #[test]
+    fn scripts_and_styles_are_not_text() {
+        assert_eq!(text_of("<div>Hello<script>alert(1)</script><style>p{}</style> world</div>"), "Hello world");
+    }
+
+    #[test]
+    fn whitespace_collapses_and_entities_are_decoded_once() {
+        assert_eq!(text_of("<h3>\n   Octopus\u{a0}&amp;\t&amp;amp; co\n </h3>"), "Octopus & &amp; co");
+    }
+
+    #[test]
+    fn characters_xml_forbids_are_dropped() {
+        assert_eq!(clean_text("a\u{1}b\u{2}c\u{fffe}d\u{7f}"), "abcd");
+        assert_eq!(clean_text("a\u{b}b"), "a b", "a vertical tab is whitespace");
+        assert!(!is_xml_char('\u{0}'));
+        assert!(is_xml_char('€') && is_xml_char('\u{1F600}'));
+    }
+
+    #[test]
+    fn sanitizing_removes_scripts_handlers_and_javascript_urls_and_absolutizes_links() {
+        let base = Url::parse("https://www.coe.int/en/web/cybercrime/-/article").unwrap();
+        let html = r#"<p onclick="x()">Read <a href="/en/web/cybercrime/doc">this</a> <a href="javascript:alert(1)">bad</a>
+            <img src="img/a.png"></p><script>alert(1)</script>"#;
+        let clean = sanitize_html(html, &base);
+        assert!(!clean.contains("onclick") && !clean.contains("script") && !clean.contains("javascript"), "{clean}");
+        assert!(clean.contains(r#"href="https://www.coe.int/en/web/cybercrime/doc""#), "{clean}");
+        assert!(clean.contains(r#"src="https://www.coe.int/en/web/cybercrime/-/img/a.png""#), "{clean}");
+    }
+}

@@ -1,0 +1,184 @@
+//! `octofeed check` and config loading: every error at once, with file and line.
+
+use std::path::Path;
+use std::process::Command;
+
+use octofeed::config::{Config, SourceKind};
+
+const GOOD: &str = r#"
+[site]
+title = "Test site"
+base_url = "https://feeds.example.org/news"
+
+[defaults]
+interval = "30m"
+timezone = "Europe/Paris"
+
+[[source]]
+id = "octopus"
+title = "Octopus"
+url = "https://www.coe.int/en/web/cybercrime/octopus-project"
+[source.select]
+item = "div.news-item"
+title = "h3"
+link = "h3 a"
+date = { css = ".date", format = "%d/%m/%Y" }
+category = ".tag"
+
+[[source]]
+id = "saved"
+url = "file:pages/saved.html"
+kind = "html"
+max_items = 5
+[source.select]
+item = "article"
+title = { css = "h2", regex = "^(?:News: )?(.*)$" }
+link = "a"
+
+[[source]]
+id = "feed-in"
+url = "https://example.org/feed.xml"
+kind = "feed"
+
+[[channel]]
+id = "all"
+title = "All"
+sources = ["octopus", "saved"]
+include = ["cybercrime", "re:e-?evidence"]
+exclude = ["vacancy"]
+"#;
+
+fn parse(text: &str) -> Result<Config, Vec<String>> {
+    Config::parse(Path::new("/etc/octofeed/test.toml"), text)
+        .map_err(|errors| errors.0.iter().map(ToString::to_string).collect())
+}
+
+#[test]
+fn a_good_config_becomes_typed_values_with_defaults_applied() {
+    let config = parse(GOOD).expect("valid config");
+    assert_eq!(config.sources.len(), 3);
+    let octopus = config.source("octopus").unwrap();
+    assert_eq!(octopus.interval.as_secs(), 1800, "from [defaults]");
+    assert_eq!(octopus.timezone, chrono_tz::Europe::Paris);
+    assert_eq!(octopus.max_items, 100, "built-in default");
+    let saved = config.source("saved").unwrap();
+    assert_eq!(saved.url.as_str(), "file:///etc/octofeed/pages/saved.html", "relative to the config's folder");
+    assert_eq!(saved.max_items, 5);
+    assert_eq!(saved.title, "saved", "title defaults to the id");
+    assert!(matches!(config.source("feed-in").unwrap().kind, SourceKind::Feed));
+    assert_eq!(config.site.store, Path::new("/etc/octofeed/data/octofeed.db"));
+    assert_eq!(config.site.output_dir, Path::new("/etc/octofeed/public"));
+    assert_eq!(config.site.base_url.as_ref().unwrap().as_str(), "https://feeds.example.org/news/");
+    let channel = &config.channels[0];
+    assert_eq!(channel.max_items, 100);
+    assert!(channel.include[1].matches("New E-Evidence rules"), "regex, case-insensitive");
+    assert!(!channel.include[0].matches("Budapest"));
+}
+
+#[test]
+fn every_error_is_reported_at_once_with_its_line() {
+    let bad = r#"[site]
+title = "x"
+colour = "blue"
+
+[defaults]
+interval = "soon"
+
+[[source]]
+id = "Bad_Id"
+url = "ftp://example.org/"
+[source.select]
+item = "div..news"
+title = "h3"
+
+[[source]]
+id = "dup"
+url = "not a url"
+[source.select]
+item = "li"
+title = "a"
+link = "a"
+
+[[source]]
+id = "dup"
+url = "https://example.org/"
+timeout = "3 parsecs"
+kind = "rss"
+[source.select]
+item = "li"
+title = "a"
+link = "a"
+
+[[channel]]
+id = "all"
+sources = ["dup", "missing"]
+include = ["re:(unclosed"]
+"#;
+    let errors = parse(bad).expect_err("invalid config");
+    let expect = [
+        ("3:", "unknown key `colour`"),
+        ("6:", "bad duration \"soon\""),
+        ("9:", "bad id \"Bad_Id\""),
+        ("10:", "must be an http(s) URL"),
+        ("12:", "bad CSS selector `div..news`"),
+        ("11:", "needs a `link` selector"),
+        ("17:", "bad URL \"not a url\""),
+        ("24:", "duplicate id \"dup\""),
+        ("26:", "bad duration \"3 parsecs\""),
+        ("27:", "`kind` must be \"html\" or \"feed\""),
+        ("35:", "unknown source \"missing\""),
+        ("36:", "bad regex in `include`"),
+    ];
+    assert!(
+        !errors.iter().any(|error| error.contains("needs a `[source.select]` table")),
+        "a select table with errors is not also reported missing: {errors:?}"
+    );
+    for (line, message) in expect {
+        let prefix = format!("/etc/octofeed/test.toml:{line}");
+        assert!(
+            errors.iter().any(|error| error.starts_with(&prefix) && error.contains(message)),
+            "no error at {prefix} containing {message:?} in:\n{}",
+            errors.join("\n")
+        );
+    }
+}
+
+#[test]
+fn a_toml_syntax_error_names_its_line() {
+    let errors = parse("[site]\ntitle = \"x\n").expect_err("invalid TOML");
+    assert!(errors[0].starts_with("/etc/octofeed/test.toml:2:"), "{errors:?}");
+}
+
+#[test]
+fn the_example_config_documents_a_valid_config() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/octofeed.example.toml");
+    let config = Config::load(&path).unwrap_or_else(|errors| panic!("{errors}"));
+    assert!(!config.sources.is_empty());
+    assert!(!config.channels.is_empty());
+}
+
+#[test]
+fn the_shipped_configs_are_valid() {
+    for name in ["octofeed.toml", "offline.toml"] {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config").join(name);
+        let config = Config::load(&path).unwrap_or_else(|errors| panic!("{name}: {errors}"));
+        assert!(config.sources.len() >= 3, "{name}");
+    }
+}
+
+#[test]
+fn check_exits_2_and_prints_every_error_without_touching_anything() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    std::fs::write(
+        &path,
+        "[site]\ntitle = 3\nstore = \"db/x.db\"\n[[source]]\nid = \"-x\"\nurl = \"https://e.org/\"\n",
+    )
+    .unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_octofeed")).args(["check", "-c"]).arg(&path).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("bad.toml:2:"), "{stderr}");
+    assert!(stderr.contains("bad.toml:5:"), "{stderr}");
+    assert!(!dir.path().join("db").exists(), "check writes nothing");
+}

@@ -6,6 +6,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::config::{Channel, Config, Site, Source};
+use crate::dedupe::dedupe;
 use crate::identity::{hash_parts, hex};
 use crate::model::{FeedDoc, FeedEntry, FeedMeta, Item, Origin, StoredItem};
 
@@ -29,19 +30,22 @@ pub fn source_doc(site: &Site, source: &Source, items: Vec<StoredItem>) -> FeedD
 }
 
 /// The feed of a channel: its sources' items, filtered by `include` and
-/// `exclude`, newest first, at most `channel.max_items`.
+/// `exclude`, duplicates across sources merged, newest first, at most `channel.max_items`.
 pub fn channel_doc(config: &Config, channel: &Channel, items: Vec<StoredItem>) -> FeedDoc {
     let site = &config.site;
-    let entries: Vec<FeedEntry> = items
+    let kept: Vec<StoredItem> = items.into_iter().filter(|stored| channel_keeps(channel, &stored.item)).collect();
+    let entries: Vec<FeedEntry> = dedupe(kept)
         .into_iter()
-        .filter(|stored| channel_keeps(channel, &stored.item))
         .take(channel.max_items)
         .map(|stored| {
             let origin = config.source(&stored.source_id).map(|source| origin(site, source));
             entry(stored, origin)
         })
         .collect();
-    let home = site.base_url.as_ref().map_or_else(|| "index.html".to_string(), |base| base.to_string());
+    // Feeds need an absolute home page: the site when it has an address, else the first source's page.
+    let first_page =
+        channel.sources.iter().find_map(|id| config.source(id)).map(|source| source.home_page().to_string());
+    let home = site.base_url.as_ref().map(ToString::to_string).or(first_page).unwrap_or_default();
     let languages: Vec<&Option<String>> =
         channel.sources.iter().filter_map(|id| config.source(id)).map(|source| &source.language).collect();
     let language = languages

@@ -30,6 +30,18 @@ pub fn guid_from_fields(source_id: &str, title: &str, date_text: Option<&str>) -
     format!("urn:uuid:{a}-{b}-{c}-{d}-{e}")
 }
 
+/// The form of a URL that two copies of one article share: no fragment, no
+/// `utm_*` parameters, no trailing slash on the path. Parsing already
+/// lower-cases scheme and host and drops a default port.
+pub fn canonical_url(link: &str) -> Option<String> {
+    let mut url = Url::parse(link).ok()?;
+    url.set_fragment(None);
+    strip_tracking(&mut url);
+    let path = url.path().trim_end_matches('/').to_string();
+    url.set_path(if path.is_empty() { "/" } else { &path });
+    Some(url.to_string())
+}
+
 /// SHA-256 over parts separated by a byte that text never holds, so
 /// ("ab", "c") and ("a", "bc") differ.
 pub fn hash_parts(parts: &[&str]) -> [u8; 32] {
@@ -100,6 +112,27 @@ mod tests {
         assert_ne!(guid, guid_from_fields("octopus", "Conference", Some("25 November 2022")));
         assert_ne!(guid, guid_from_fields("news", "Conference", Some("24 November 2022")));
         assert_ne!(guid, guid_from_fields("octopus", "Conference", None));
+    }
+
+    #[test]
+    fn canonical_urls_ignore_case_default_ports_slashes_fragments_and_tracking() {
+        let canonical = canonical_url("https://www.coe.int/en/web/cybercrime/-/octopus").unwrap();
+        for variant in [
+            "HTTPS://WWW.COE.INT/en/web/cybercrime/-/octopus",
+            "https://www.coe.int:443/en/web/cybercrime/-/octopus",
+            "https://www.coe.int/en/web/cybercrime/-/octopus/",
+            "https://www.coe.int/en/web/cybercrime/-/octopus#section",
+            "https://www.coe.int/en/web/cybercrime/-/octopus?utm_source=newsletter",
+        ] {
+            assert_eq!(canonical_url(variant).unwrap(), canonical, "{variant}");
+        }
+        assert_ne!(
+            canonical_url("https://www.coe.int/en/web/cybercrime/-/OCTOPUS").unwrap(),
+            canonical,
+            "paths keep their case"
+        );
+        assert_ne!(canonical_url("https://www.coe.int:8443/en/web/cybercrime/-/octopus").unwrap(), canonical);
+        assert_eq!(canonical_url("http://e.org").unwrap(), "http://e.org/");
     }
 
     #[test]

@@ -20,6 +20,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod dates;
+pub mod dedupe;
 pub mod extract;
 pub mod feeds;
 pub mod fetch;

@@ -19,10 +19,15 @@ pub fn guid_from_link(link: &Url) -> String {
 /// source id, title and date text, written as `urn:uuid:...` so it is a valid
 /// Atom id and RSS guid.
 pub fn guid_from_fields(source_id: &str, title: &str, date_text: Option<&str>) -> String {
-    let digest = hash_parts(&[source_id, title, date_text.unwrap_or("")]);
+    uuid_urn(&[source_id, title, date_text.unwrap_or("")])
+}
+
+/// A stable `urn:uuid:` named by `parts`: the SHA-256 of the parts shaped as an
+/// RFC 9562 version 8 (custom) UUID.
+pub fn uuid_urn(parts: &[&str]) -> String {
+    let digest = hash_parts(parts);
     let mut bytes = [0u8; 16];
     bytes.copy_from_slice(&digest[..16]);
-    // RFC 9562: version 8 (custom), variant 10xx.
     bytes[6] = (bytes[6] & 0x0f) | 0x80;
     bytes[8] = (bytes[8] & 0x3f) | 0x80;
     let hex = hex(&bytes);

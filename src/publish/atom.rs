@@ -13,7 +13,7 @@ use atom_syndication::{
 use chrono::{DateTime, Utc};
 
 use super::{ATOM_FILE, GENERATOR, escape_html, is_http_url, media_type, whole_seconds, xml_safe};
-use crate::identity::{hash_parts, hex};
+use crate::identity::uuid_urn;
 use crate::model::{FeedDoc, FeedEntry, FeedMeta, Origin};
 
 const MEDIA_NS: &str = "http://search.yahoo.com/mrss/";
@@ -32,7 +32,7 @@ pub fn render(doc: &FeedDoc) -> String {
 pub fn feed_id(base_url: Option<&str>, id: &str, home_page_url: &str) -> String {
     match base_url {
         Some(base) => file_url(base, id, ATOM_FILE),
-        None => name_uuid(&["octofeed feed", id, home_page_url]),
+        None => uuid_urn(&["octofeed feed", id, home_page_url]),
     }
 }
 
@@ -195,18 +195,6 @@ fn escape_attribute(value: &str) -> String {
 /// `<base>/<id>/<file>`, the way [`FeedMeta::file_url`] builds it.
 fn file_url(base_url: &str, id: &str, file: &str) -> String {
     format!("{}/{id}/{file}", base_url.trim_end_matches('/'))
-}
-
-/// A name-based UUID (RFC 9562 version 8, SHA-256) over `parts`, as `urn:uuid:…`.
-fn name_uuid(parts: &[&str]) -> String {
-    let digest = hash_parts(parts);
-    let mut bytes = [0u8; 16];
-    bytes.copy_from_slice(&digest[..16]);
-    bytes[6] = (bytes[6] & 0x0f) | 0x80;
-    bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    let hex = hex(&bytes);
-    let (a, b, c, d, e) = (&hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32]);
-    format!("urn:uuid:{a}-{b}-{c}-{d}-{e}")
 }
 
 fn fixed(time: DateTime<Utc>) -> FixedDateTime {

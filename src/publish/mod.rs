@@ -13,6 +13,8 @@ pub mod rss;
 
 use std::borrow::Cow;
 use std::fs;
+
+use crate::text::is_xml_char;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
@@ -119,11 +121,6 @@ pub fn xml_safe(text: &str) -> Cow<'_, str> {
     } else {
         Cow::Owned(text.chars().filter(|&c| is_xml_char(c)).collect())
     }
-}
-
-/// Whether XML 1.0 allows `c` in a document (its `Char` production).
-fn is_xml_char(c: char) -> bool {
-    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
 }
 
 /// Plain text made safe for HTML text and quoted attribute values (after [`xml_safe`]).

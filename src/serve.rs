@@ -46,7 +46,8 @@ pub async fn serve_command(config: Config, listen: &str) -> u8 {
             return crate::commands::USAGE;
         }
     };
-    eprintln!("serving {} on http://{listen}/", config.site.output_dir.display());
+    let address = listener.local_addr().map_or_else(|_| listen.to_string(), |address| address.to_string());
+    eprintln!("serving {} on http://{address}/", config.site.output_dir.display());
     let state = ServeState { config: Arc::new(config), runner };
     match serve(listener, state, shutdown_signal()).await {
         Ok(()) => crate::commands::OK,

@@ -21,10 +21,10 @@ fn main() -> ExitCode {
     ExitCode::from(runtime.block_on(commands::execute(cli)))
 }
 
-/// Logs go to stderr: warnings by default, more with -v, or as RUST_LOG says.
+/// Logs go to stderr: errors only by default (cron mails stay short), debug with -v, trace with -vv, or as RUST_LOG says.
 fn init_logging(verbose: u8) {
     let default = match verbose {
-        0 => "warn",
+        0 => "error",
         1 => "octofeed=debug,warn",
         _ => "octofeed=trace,info",
     };

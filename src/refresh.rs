@@ -66,7 +66,7 @@ pub async fn refresh(ctx: &RefreshContext<'_>, source: &Source) -> Refresh {
     match outcome {
         Ok(refresh) => refresh,
         Err(error) => {
-            let message = format!("{}: {error}", source.url);
+            let message = error.to_string();
             if let Err(store_error) = ctx.store().record_failure(&source.id, &message, ctx.now) {
                 tracing::error!(source = %source.id, "cannot record the failure: {store_error}");
             }

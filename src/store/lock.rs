@@ -1,6 +1,7 @@
-//! Store: the advisory lock that keeps two runs off one store. A run holds
-//! `<db>.lock` for as long as it has the store open; the operating system
-//! releases it when the process ends, even when it is killed.
+//! Store: the advisory lock that keeps two runs off one store. It guards the
+//! database only by convention (SQLite itself never sees it): a writing
+//! [`super::Store`] holds `<db>.lock` for as long as it is open, and the
+//! operating system releases it when the process ends, even when it is killed.
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
@@ -8,21 +9,25 @@ use std::time::{Duration, Instant};
 
 use super::StoreError;
 
-/// Held for the life of a writing [`super::Store`].
+/// How long to sleep between two tries.
+const RETRY_EVERY: Duration = Duration::from_millis(25);
+
+/// The held lock; dropping it releases it.
 #[derive(Debug)]
 pub struct StoreLock {
     _file: File,
 }
 
-/// The lock file beside the database.
-pub fn lock_path(db: &Path) -> PathBuf {
+/// The lock file beside the database: `<db>.lock`.
+fn lock_path(db: &Path) -> PathBuf {
     let mut name = db.file_name().unwrap_or_default().to_os_string();
     name.push(".lock");
     db.with_file_name(name)
 }
 
 impl StoreLock {
-    /// Takes the lock, retrying until `timeout` has passed.
+    /// Takes the lock of the store at `db`, retrying until `timeout` has passed;
+    /// then fails with [`StoreError::Busy`].
     pub fn acquire(db: &Path, timeout: Duration) -> Result<StoreLock, StoreError> {
         let path = lock_path(db);
         let file = OpenOptions::new()
@@ -30,19 +35,31 @@ impl StoreLock {
             .truncate(false)
             .write(true)
             .open(&path)
-            .map_err(|error| StoreError::Io { path: path.clone(), error })?;
+            .map_err(|source| StoreError::Io { path: path.clone(), source })?;
         let deadline = Instant::now() + timeout;
         loop {
             match file.try_lock() {
                 Ok(()) => return Ok(StoreLock { _file: file }),
-                Err(TryLockError::WouldBlock) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(50));
-                }
                 Err(TryLockError::WouldBlock) => {
-                    return Err(StoreError::Busy { path: db.to_path_buf(), waited: timeout });
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return Err(StoreError::Busy { path: db.to_path_buf() });
+                    }
+                    std::thread::sleep(left.min(RETRY_EVERY));
                 }
-                Err(TryLockError::Error(error)) => return Err(StoreError::Io { path, error }),
+                Err(TryLockError::Error(source)) => return Err(StoreError::Io { path, source }),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_lock_file_sits_beside_the_database() {
+        assert_eq!(lock_path(Path::new("data/octofeed.db")), Path::new("data/octofeed.db.lock"));
+        assert_eq!(lock_path(Path::new("octofeed.db")), Path::new("octofeed.db.lock"));
     }
 }

@@ -1,0 +1,145 @@
+//! Store: the item history's SQL, one item at a time (writes) or one ordered
+//! walk of the `items_newest` index (reads). No transactions here: callers own them.
+
+use rusqlite::{Connection, OptionalExtension, ToSql};
+
+use super::Observed;
+use super::columns::{ItemRow, STORED_COLUMNS, SqlTime, read_stored};
+use crate::model::StoredItem;
+
+/// What one observed item did to the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// First seen now.
+    New,
+    /// Its title, summary, content or date text changed: `updated` moved.
+    Updated,
+    /// Another field changed (link, date, image...): stored, `updated` kept.
+    Refreshed,
+    /// Nothing a feed shows changed.
+    Same,
+}
+
+impl Change {
+    /// Whether the feeds showing the item must be written again.
+    pub fn shows(self) -> bool {
+        self != Change::Same
+    }
+}
+
+/// Inserts `observed` as first seen at `now` at `position`, or brings the
+/// stored item up to date, keeping its first-seen time and position.
+pub fn upsert(
+    conn: &Connection,
+    source_id: &str,
+    observed: &Observed,
+    now: SqlTime,
+    position: i64,
+) -> rusqlite::Result<Change> {
+    let new = ItemRow::of(&observed.item)?;
+    let key: [(&str, &dyn ToSql); 2] = [(":source_id", &source_id), (":guid", &observed.item.guid)];
+    let old = conn
+        .prepare_cached(
+            "SELECT title, summary, content, date_text, link, date, location, authors, categories, image,
+                 enclosures, listing_hash
+             FROM items WHERE source_id = :source_id AND guid = :guid",
+        )?
+        .query_row(&key[..], |row| Ok((ItemRow::read(row)?, row.get::<_, String>("listing_hash")?)))
+        .optional()?;
+    let Some((old, old_hash)) = old else {
+        insert(conn, &key, &new, observed, now, position)?;
+        return Ok(Change::New);
+    };
+    let change = if old.differs_visibly(&new) {
+        Change::Updated
+    } else if old != new {
+        Change::Refreshed
+    } else {
+        Change::Same
+    };
+    if change.shows() || old_hash != observed.listing_hash {
+        update(conn, &key, &new, observed, (change == Change::Updated).then_some(now))?;
+    }
+    Ok(change)
+}
+
+fn insert(
+    conn: &Connection,
+    key: &[(&str, &dyn ToSql)],
+    row: &ItemRow,
+    observed: &Observed,
+    now: SqlTime,
+    position: i64,
+) -> rusqlite::Result<()> {
+    let mut params: Vec<(&str, &dyn ToSql)> = key.to_vec();
+    params.extend(row.params());
+    params.extend([(":now", &now as &dyn ToSql), (":position", &position), (":listing_hash", &observed.listing_hash)]);
+    conn.prepare_cached(
+        "INSERT INTO items (source_id, guid, title, summary, content, date_text, link, date, location, authors,
+             categories, image, enclosures, first_seen, updated, position, listing_hash, published)
+         VALUES (:source_id, :guid, :title, :summary, :content, :date_text, :link, :date, :location, :authors,
+             :categories, :image, :enclosures, :now, :now, :position, :listing_hash, coalesce(:date, :now))",
+    )?
+    .execute(&params[..])?;
+    Ok(())
+}
+
+/// Rewrites the item's own columns and listing hash; moves `updated` to `bump` when given.
+fn update(
+    conn: &Connection,
+    key: &[(&str, &dyn ToSql)],
+    row: &ItemRow,
+    observed: &Observed,
+    bump: Option<SqlTime>,
+) -> rusqlite::Result<()> {
+    let mut params: Vec<(&str, &dyn ToSql)> = key.to_vec();
+    params.extend(row.params());
+    params.extend([(":bump", &bump as &dyn ToSql), (":listing_hash", &observed.listing_hash)]);
+    conn.prepare_cached(
+        "UPDATE items SET title = :title, summary = :summary, content = :content, date_text = :date_text,
+             link = :link, date = :date, location = :location, authors = :authors, categories = :categories,
+             image = :image, enclosures = :enclosures, listing_hash = :listing_hash,
+             updated = coalesce(:bump, updated), published = coalesce(:date, first_seen)
+         WHERE source_id = :source_id AND guid = :guid",
+    )?
+    .execute(&params[..])?;
+    Ok(())
+}
+
+/// The source's newest items, walking `items_newest` for that source only.
+pub fn of_source(conn: &Connection, source_id: &str, limit: Option<usize>) -> rusqlite::Result<Vec<StoredItem>> {
+    let sql = format!(
+        "SELECT {STORED_COLUMNS} FROM items WHERE source_id = ?1
+         ORDER BY published DESC, position ASC, guid ASC LIMIT ?2"
+    );
+    let mut statement = conn.prepare_cached(&sql)?;
+    let rows = statement.query_map((source_id, sql_limit(limit)), |row| Ok(read_stored(row)?.0))?;
+    rows.collect()
+}
+
+/// The newest items of several sources: first the ids of the newest, from the
+/// index alone (no item is read that is not returned), then those items.
+pub fn of_sources(conn: &Connection, source_ids: &[&str], limit: Option<usize>) -> rusqlite::Result<Vec<StoredItem>> {
+    const ORDER: &str = "published DESC, position ASC, guid ASC, source_id ASC";
+    let sql = format!(
+        "SELECT {STORED_COLUMNS} FROM items WHERE id IN (
+             SELECT id FROM items WHERE source_id IN (SELECT value FROM json_each(?1)) ORDER BY {ORDER} LIMIT ?2)
+         ORDER BY {ORDER}"
+    );
+    let ids =
+        serde_json::to_string(source_ids).map_err(|error| rusqlite::Error::ToSqlConversionFailure(error.into()))?;
+    let mut statement = conn.prepare_cached(&sql)?;
+    let rows = statement.query_map((ids, sql_limit(limit)), |row| Ok(read_stored(row)?.0))?;
+    rows.collect()
+}
+
+/// One stored item and its listing hash.
+pub fn one(conn: &Connection, source_id: &str, guid: &str) -> rusqlite::Result<Option<(StoredItem, String)>> {
+    let sql = format!("SELECT {STORED_COLUMNS} FROM items WHERE source_id = ?1 AND guid = ?2");
+    conn.prepare_cached(&sql)?.query_row((source_id, guid), read_stored).optional()
+}
+
+/// SQLite's `LIMIT`: -1 is none.
+fn sql_limit(limit: Option<usize>) -> i64 {
+    limit.map_or(-1, |limit| i64::try_from(limit).unwrap_or(i64::MAX))
+}

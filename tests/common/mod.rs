@@ -93,3 +93,49 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     out.sort();
     out
 }
+
+/// The absolute `file:///` URL of a fixture.
+pub fn fixture_url(name: &str) -> url::Url {
+    url::Url::from_file_path(fixture_path(name)).expect("absolute fixture path")
+}
+
+/// One whole run (fetch, extract, store, publish) over `config` with the fixed clock.
+pub async fn run_once(config: &Config) -> octofeed::run::RunReport {
+    let options = octofeed::run::RunOptions { only: vec![], now: fixed_now() };
+    octofeed::run::run(config, &options, |_| {}).await.expect("the run completes")
+}
+
+/// The config for the edge-cases page, read from its fixture, publishing into `dir`.
+pub fn edge_cases_config(dir: &Path) -> Config {
+    let text = format!(
+        r#"
+[site]
+title = "Edge cases"
+base_url = "https://feeds.example.org/"
+output_dir = "public"
+store = "data/octofeed.db"
+
+[[source]]
+id = "edge"
+url = "{url}"
+page_url = "https://news.example.org/cybercrime/"
+timezone = "Europe/Paris"
+
+[source.select]
+item = "ul.news > li.news-item"
+title = "h3"
+link = "h3 a"
+date = ".date"
+summary = ".summary"
+"#,
+        url = fixture_url("wild/edge-cases.html")
+    );
+    Config::parse(&dir.join("octofeed.toml"), &text).unwrap_or_else(|errors| panic!("invalid edge config: {errors}"))
+}
+
+/// A published feed file parsed back with feed-rs.
+pub fn parse_feed(path: &Path) -> feed_rs::model::Feed {
+    let bytes = std::fs::read(path).unwrap_or_else(|error| panic!("cannot read {}: {error}", path.display()));
+    feed_rs::parser::parse(bytes.as_slice())
+        .unwrap_or_else(|error| panic!("feed-rs cannot parse {}: {error}", path.display()))
+}

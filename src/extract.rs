@@ -10,7 +10,7 @@ use std::sync::LazyLock;
 use url::Url;
 
 use crate::config::{Css, FieldRule, FieldRules, SelectRules};
-use crate::text::{element_text, sanitize_html};
+use crate::text::{element_text, is_placeholder_src, sanitize_html};
 
 /// One item as found on the page, before normalization.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -181,17 +181,20 @@ fn apply_regex(rule: &FieldRule, text: String) -> Option<String> {
 }
 
 /// Absolute URLs of every match: its `attr` (or `default_attr`); a match without
-/// it lends the first link inside it. `javascript:`, `mailto:` and empty links are ignored.
+/// it lends the first link inside it. A lazy image (an empty or `data:` `src` and
+/// the real address in `data-src`) gives its `data-src`. `javascript:`, `mailto:`
+/// and empty links are ignored.
 fn urls(item: ElementRef, rule: &FieldRule, default_attr: &str, base: &Url) -> Vec<Url> {
     let attr = rule.attr.as_deref().unwrap_or(default_attr);
     matches(item, rule).into_iter().filter_map(|element| link_of(element, attr, base)).collect()
 }
 
 fn link_of(element: ElementRef, attr: &str, base: &Url) -> Option<Url> {
-    let raw = element
-        .value()
+    let value = element.value();
+    let raw = value
         .attr(attr)
-        .or_else(|| (attr == "src").then(|| element.value().attr("data-src")).flatten())
+        .filter(|raw| !(attr == "src" && is_placeholder_src(raw) && value.attr("data-src").is_some()))
+        .or_else(|| (attr == "src").then(|| value.attr("data-src")).flatten())
         .or_else(|| {
             let inner = element.select(&ANCHOR).next()?;
             inner.value().attr("href")

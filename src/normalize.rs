@@ -77,8 +77,8 @@ fn to_item(
     })
 }
 
-/// A second sighting of the same item fills what the first lacked.
-fn merge_into(kept: &mut Item, other: Item) {
+/// A second sighting of the same item (same guid) fills what the first lacked.
+pub fn merge_into(kept: &mut Item, other: Item) {
     fn fill<T>(slot: &mut Option<T>, value: Option<T>) {
         if slot.is_none() {
             *slot = value;

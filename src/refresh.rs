@@ -16,7 +16,7 @@ use crate::extract::{self, ExtractError, RawItem};
 use crate::fetch::{FetchError, Fetched, Fetcher, Page, Request};
 use crate::identity::{hash_parts, hex};
 use crate::ingest::{IngestError, ingest};
-use crate::normalize::normalize;
+use crate::normalize::{merge_into, normalize};
 use crate::store::{ApplyStats, FetchState, Observed, Store, StoreError};
 
 /// How a source's refresh ended.
@@ -212,6 +212,11 @@ async fn observe(
         let Some(listed) = normalized.items.into_iter().next() else {
             continue;
         };
+        // Two items on one page with the same guid are one item: the first, filled by the others.
+        if let Some(seen) = observed.iter_mut().find(|seen: &&mut Observed| seen.item.guid == listed.guid) {
+            merge_into(&mut seen.item, listed);
+            continue;
+        }
         let item = match (&rules.detail, raw.link.clone()) {
             (Some(detail), Some(link)) => {
                 let stored = ctx.store().stored_item(&source.id, &listed.guid)?;

@@ -4,8 +4,11 @@
 //!
 //! Pure; no selectors (that is `extract`) and no XML writing (that is `publish`).
 
+use std::borrow::Cow;
+use std::sync::LazyLock;
+
 use ego_tree::iter::Edge;
-use scraper::{ElementRef, Node};
+use scraper::{ElementRef, Html, Node, Selector};
 use url::Url;
 
 /// Elements after which a reader sees a break, so their texts must not run together.
@@ -98,20 +101,67 @@ pub fn is_xml_char(c: char) -> bool {
 /// Sanitizes content HTML: no scripts, styles, event handlers or `javascript:`
 /// URLs; relative links and image sources made absolute against `base`;
 /// forbidden XML characters dropped. Empty when nothing visible remains.
+/// Lazy images keep their real address (see [`unlazy_images`]).
 pub fn sanitize_html(html: &str, base: &Url) -> String {
     let cleaned = ammonia::Builder::default()
         .url_relative(ammonia::UrlRelative::RewriteWithBase(base.clone()))
         .link_rel(Some("noopener noreferrer"))
-        .clean(html)
+        .clean(&unlazy_images(html))
         .to_string();
     let cleaned: String = cleaned.chars().filter(|&c| is_xml_char(c)).collect();
     cleaned.trim().to_string()
 }
 
+/// Whether an image `src` only holds a lazy image's place: empty, or a `data:` URI.
+pub fn is_placeholder_src(src: &str) -> bool {
+    let src = src.trim();
+    src.is_empty() || src.get(..5).is_some_and(|scheme| scheme.eq_ignore_ascii_case("data:"))
+}
+
+static LAZY_IMAGE: LazyLock<Selector> = LazyLock::new(|| Selector::parse("img[data-src]").expect("valid selector"));
+
+/// `html` with each lazy image (a placeholder `src`, the real address in `data-src`)
+/// rewritten as a plain `<img src>`: sanitizing drops `data-*` attributes and
+/// `data:` URIs, so without this the image would lose its address. The HTML is
+/// re-serialized only when it has such an image.
+fn unlazy_images(html: &str) -> Cow<'_, str> {
+    if !html.contains("data-src") {
+        return Cow::Borrowed(html);
+    }
+    let fragment = Html::parse_fragment(html);
+    let lazy: Vec<(String, String)> = fragment
+        .select(&LAZY_IMAGE)
+        .filter(|img| img.value().attr("src").is_none_or(is_placeholder_src))
+        .map(|img| (img.html(), eager_img(img)))
+        .collect();
+    if lazy.is_empty() {
+        return Cow::Borrowed(html);
+    }
+    // Both strings come from the same serializer, so each lazy tag is found verbatim;
+    // identical tags get identical replacements.
+    let mut out = fragment.root_element().inner_html();
+    for (tag, eager) in lazy {
+        out = out.replace(&tag, &eager);
+    }
+    Cow::Owned(out)
+}
+
+/// An `<img>` tag with `data-src` as its `src` and its other attributes kept.
+fn eager_img(img: ElementRef) -> String {
+    let mut tag = String::from("<img");
+    let src = img.value().attr("data-src").unwrap_or_default();
+    let others = img.value().attrs().filter(|(name, _)| !matches!(*name, "src" | "data-src"));
+    for (name, value) in std::iter::once(("src", src)).chain(others) {
+        let value = value.replace('&', "&amp;").replace('"', "&quot;").replace('<', "&lt;").replace('>', "&gt;");
+        tag.push_str(&format!(" {name}=\"{value}\""));
+    }
+    tag.push('>');
+    tag
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use scraper::{Html, Selector};
 
     fn text_of(html: &str) -> String {
         let document = Html::parse_fragment(html);
@@ -153,5 +203,18 @@ mod tests {
         assert!(!clean.contains("onclick") && !clean.contains("script") && !clean.contains("javascript"), "{clean}");
         assert!(clean.contains(r#"href="https://www.coe.int/en/web/cybercrime/doc""#), "{clean}");
         assert!(clean.contains(r#"src="https://www.coe.int/en/web/cybercrime/-/img/a.png""#), "{clean}");
+    }
+
+    #[test]
+    fn lazy_image_in_content_keeps_its_data_src_address() {
+        let base = Url::parse("https://www.coe.int/en/web/cybercrime/-/article").unwrap();
+        let html = r#"<p><img alt="Workshop" data-src="/documents/a.png?x=1&amp;y=2" src="data:image/gif;base64,R0lG"></p>
+            <p><img data-src="/documents/b.png" src=""><img src="/documents/c.png" data-src="/documents/d.png"></p>"#;
+        let clean = sanitize_html(html, &base);
+        assert!(clean.contains(r#"src="https://www.coe.int/documents/a.png?x=1&amp;y=2""#), "{clean}");
+        assert!(clean.contains(r#"alt="Workshop""#), "{clean}");
+        assert!(clean.contains(r#"src="https://www.coe.int/documents/b.png""#), "{clean}");
+        assert!(clean.contains(r#"src="https://www.coe.int/documents/c.png""#), "a real src wins: {clean}");
+        assert!(!clean.contains("data:") && !clean.contains("d.png"), "{clean}");
     }
 }

@@ -193,9 +193,7 @@ fn source_report(source: &Source, outcome: Refresh, health: Health) -> SourceRep
     let (status, stats, error, warnings) = match outcome {
         Refresh::Unchanged => (Status::Unchanged, Default::default(), None, Vec::new()),
         Refresh::Updated { stats, warnings } => (Status::Ok, stats, None, warnings),
-        Refresh::Failed(error) => {
-            (Status::Failed, Default::default(), Some(error.to_string()), Vec::new())
-        }
+        Refresh::Failed(error) => (Status::Failed, Default::default(), Some(error.to_string()), Vec::new()),
     };
     let stats: crate::store::ApplyStats = stats;
     SourceReport {

@@ -7,6 +7,8 @@
 
 mod lock;
 mod migrations;
+#[cfg(test)]
+mod tests;
 
 pub use lock::lock_path;
 pub use migrations::{MIGRATIONS, migrate_to, version};

@@ -18,7 +18,7 @@ use crate::fetch::{FetchError, FetchSettings, Fetcher};
 use crate::model::FeedDoc;
 use crate::publish::index::FeedListing;
 use crate::publish::{self, PublishError};
-use crate::refresh::{Refresh, RefreshContext, refresh};
+use crate::refresh::{Refresh, RefreshContext, failure_message, refresh};
 use crate::store::{Health, Store, StoreError};
 
 /// What the caller asks of a run.
@@ -194,7 +194,8 @@ fn source_report(source: &Source, outcome: Refresh, health: Health) -> SourceRep
         Refresh::Unchanged => (Status::Unchanged, Default::default(), None, Vec::new()),
         Refresh::Updated { stats, warnings } => (Status::Ok, stats, None, warnings),
         Refresh::Failed(error) => {
-            (Status::Failed, Default::default(), Some(format!("{}: {error}", source.id)), Vec::new())
+            let message = format!("{}: {}", source.id, failure_message(source, &error));
+            (Status::Failed, Default::default(), Some(message), Vec::new())
         }
     };
     let stats: crate::store::ApplyStats = stats;

@@ -37,7 +37,7 @@ async fn serve(server: &MockServer, fixture_name: &str, delay: Duration) {
         .insert_header("content-type", "text/html; charset=utf-8")
         .set_body_bytes(body)
         .set_delay(delay);
-    Mock::given(method("GET")).and(path("/octopus")).respond_with(response).mount(&server).await;
+    Mock::given(method("GET")).and(path("/octopus")).respond_with(response).mount(server).await;
 }
 
 fn write_site(dir: &Path, octopus_url: &str) -> PathBuf {

@@ -148,7 +148,10 @@ fn apply_keeps_first_seen_and_moves_updated_only_on_a_change() {
     assert_eq!(stats, ApplyStats { seen: 2, new: 0, updated: 1 });
     let stored = store.items("s", None).expect("items");
     let by_guid = |guid: &str| stored.iter().find(|item| item.item.guid == guid).expect("a stored item");
-    assert_eq!((by_guid("a").item.title.as_str(), by_guid("a").first_seen, by_guid("a").updated), ("A, edited", at(1), at(2)));
+    assert_eq!(
+        (by_guid("a").item.title.as_str(), by_guid("a").first_seen, by_guid("a").updated),
+        ("A, edited", at(1), at(2))
+    );
     assert_eq!((by_guid("b").first_seen, by_guid("b").updated), (at(1), at(1)));
     assert_eq!(store.health("s").expect("health").item_count, 2);
 }

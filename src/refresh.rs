@@ -66,13 +66,20 @@ pub async fn refresh(ctx: &RefreshContext<'_>, source: &Source) -> Refresh {
     match outcome {
         Ok(refresh) => refresh,
         Err(error) => {
-            let message = error.to_string();
+            let message = failure_message(source, &error);
             if let Err(store_error) = ctx.store().record_failure(&source.id, &message, ctx.now) {
                 tracing::error!(source = %source.id, "cannot record the failure: {store_error}");
             }
             Refresh::Failed(error)
         }
     }
+}
+
+/// The error as health and the run report give it: naming the source's URL once (fetch
+/// errors already name it; a store error or a saved page's address does not).
+pub fn failure_message(source: &Source, error: &RefreshError) -> String {
+    let text = error.to_string();
+    if text.contains(source.url.as_str()) { text } else { format!("{}: {text}", source.url) }
 }
 
 async fn refresh_html(ctx: &RefreshContext<'_>, source: &Source, rules: &HtmlRules) -> Result<Refresh, RefreshError> {

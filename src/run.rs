@@ -18,7 +18,7 @@ use crate::fetch::{FetchError, FetchSettings, Fetcher};
 use crate::model::FeedDoc;
 use crate::publish::index::FeedListing;
 use crate::publish::{self, PublishError};
-use crate::refresh::{Refresh, RefreshContext, refresh};
+use crate::refresh::{Refresh, RefreshContext, failure_message, refresh};
 use crate::store::{Health, Store, StoreError};
 
 /// What the caller asks of a run.
@@ -193,7 +193,9 @@ fn source_report(source: &Source, outcome: Refresh, health: Health) -> SourceRep
     let (status, stats, error, warnings) = match outcome {
         Refresh::Unchanged => (Status::Unchanged, Default::default(), None, Vec::new()),
         Refresh::Updated { stats, warnings } => (Status::Ok, stats, None, warnings),
-        Refresh::Failed(error) => (Status::Failed, Default::default(), Some(error.to_string()), Vec::new()),
+        Refresh::Failed(error) => {
+            (Status::Failed, Default::default(), Some(failure_message(source, &error)), Vec::new())
+        }
     };
     let stats: crate::store::ApplyStats = stats;
     SourceReport {

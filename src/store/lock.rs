@@ -43,7 +43,7 @@ impl StoreLock {
                 Err(TryLockError::WouldBlock) => {
                     let left = deadline.saturating_duration_since(Instant::now());
                     if left.is_zero() {
-                        return Err(StoreError::Busy { path: db.to_path_buf() });
+                        return Err(StoreError::Busy { path: db.to_path_buf(), waited: timeout });
                     }
                     std::thread::sleep(left.min(RETRY_EVERY));
                 }

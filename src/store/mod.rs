@@ -36,10 +36,10 @@ use migrations::MIGRATIONS;
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// Another process holds the store's lock.
-    #[error("another run is using the store at {}", path.display())]
-    Busy { path: PathBuf },
+    #[error("another run is using the store at {} (waited {}); try again when it has finished", path.display(), humantime::format_duration(*waited))]
+    Busy { path: PathBuf, waited: std::time::Duration },
     /// A read-only open found no database.
-    #[error("there is no store at {} yet: `octofeed run` creates it", path.display())]
+    #[error("the store {} does not exist yet: `octofeed run` creates it", path.display())]
     Missing { path: PathBuf },
     /// The database was written by a newer octofeed.
     #[error(

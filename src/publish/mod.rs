@@ -75,6 +75,24 @@ pub fn write_feed(output_dir: &Path, id: &str, rendered: &Rendered) -> Result<us
     Ok(written)
 }
 
+/// Prefix and suffix of the temp files [`write_file_if_changed`] renames into place.
+const TEMP_PREFIX: &str = ".octofeed-";
+const TEMP_SUFFIX: &str = ".tmp";
+
+/// Removes temp files a killed run left in `folder`. Only one run writes a
+/// store's output at a time (the store lock), so any such file is stale.
+/// Best effort: a file that cannot be removed only wastes space.
+fn remove_stale_temp_files(folder: &Path) {
+    let Ok(entries) = fs::read_dir(folder) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with(TEMP_PREFIX) && name.ends_with(TEMP_SUFFIX) {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
 /// Replaces `path` with `bytes` unless it already holds exactly those bytes.
 ///
 /// The bytes go to a hidden temp file in the same folder, are fsync'd, then renamed
@@ -89,6 +107,7 @@ pub fn write_file_if_changed(path: &Path, bytes: &[u8]) -> Result<bool, PublishE
         _ => Path::new("."),
     };
     fs::create_dir_all(folder).map_err(|source| PublishError::CreateDir { path: folder.to_path_buf(), source })?;
+    remove_stale_temp_files(folder);
     replace_atomically(folder, path, bytes)
         .map_err(|source| PublishError::Write { path: path.to_path_buf(), source })?;
     Ok(true)
@@ -97,7 +116,7 @@ pub fn write_file_if_changed(path: &Path, bytes: &[u8]) -> Result<bool, PublishE
 /// Temp file + fsync + rename + folder fsync. The temp file is removed on failure.
 fn replace_atomically(folder: &Path, path: &Path, bytes: &[u8]) -> io::Result<()> {
     let mut builder = tempfile::Builder::new();
-    builder.prefix(".octofeed-").suffix(".tmp");
+    builder.prefix(TEMP_PREFIX).suffix(TEMP_SUFFIX);
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -212,6 +231,7 @@ fn media_type(mime: &str) -> &str {
 
 #[cfg(test)]
 pub(crate) mod tests {
+
     //! Shared fixtures for the renderers' tests, and tests of the writer and helpers.
 
     use std::time::{Duration, SystemTime};
@@ -448,5 +468,17 @@ pub(crate) mod tests {
         let error = write_file_if_changed(&path, b"bytes").unwrap_err();
         assert!(error.to_string().contains("taken"), "{error}");
         assert_eq!(entries_in(dir.path()), ["taken"]);
+    }
+
+    #[test]
+    fn a_write_removes_temp_files_a_killed_run_left_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let stale = dir.path().join(".octofeed-Ab12Cd.tmp");
+        std::fs::write(&stale, b"half a feed").unwrap();
+        let other = dir.path().join("notes.tmp");
+        std::fs::write(&other, b"not ours").unwrap();
+        assert!(super::write_file_if_changed(&dir.path().join("rss.xml"), b"<rss/>").unwrap());
+        assert!(!stale.exists(), "the stale temp file is gone");
+        assert!(other.exists(), "files that are not ours stay");
     }
 }

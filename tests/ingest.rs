@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use octofeed::ingest::{Ingested, ingest};
 use octofeed::model::Item;
 use serde::Deserialize;
@@ -119,4 +119,216 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
         }
     }
     files
+}
+
+#[test]
+fn rfc822_dates_with_named_zones_are_read_in_their_zone() {
+    let published = |file: &str| read(file).items[0].published;
+    assert_eq!(published("rss2/zone-est.xml"), Some(utc("2022-11-24T14:30:00Z")));
+    assert_eq!(published("rss2/zone-pdt.xml"), Some(utc("2022-11-24T16:30:00Z")));
+    assert_eq!(published("rss2/zone-gmt.xml"), Some(utc("2022-11-24T09:30:00Z")));
+    assert_eq!(published("rss2/zone-plus0100.xml"), Some(utc("2022-11-24T08:30:00Z")));
+    assert_eq!(published("rss2/zone-minus0500.xml"), Some(utc("2022-11-24T14:30:00Z")));
+    let mixed: Vec<_> = read("rss2/zones-mixed.xml").items.into_iter().map(|item| item.published).collect();
+    let expected = ["2022-11-03T14:30:00Z", "2022-11-07T16:30:00Z", "2022-11-10T09:30:00Z", "2022-11-14T08:30:00Z"];
+    assert_eq!(mixed, expected.map(|text| Some(utc(text))));
+}
+
+#[test]
+fn items_without_dates_have_none_and_keep_their_order() {
+    let items = read("rss2/missing-dates.xml").items;
+    assert!(items.iter().all(|item| item.published.is_none() && item.date_text.is_none()));
+    assert_eq!(items[0].title, "Octopus Conference opens in Bucharest");
+}
+
+#[test]
+fn content_links_resolve_against_xml_base_or_the_feed_url() {
+    let feed = only("atom10/xml-base-feed.xml");
+    assert_eq!(feed.link, "https://base.example.com/blog/posts/octopus");
+    let content = feed.content.unwrap();
+    assert!(content.contains(r#"href="https://base.example.com/blog/docs/report.pdf""#), "{content}");
+    assert!(content.contains(r#"src="https://base.example.com/img/x.png""#), "{content}");
+    let entry = only("atom10/xml-base-entry.xml");
+    assert_eq!(entry.link, "https://entry.example.net/a/b/two");
+    assert!(entry.content.unwrap().contains(r#"href="https://entry.example.net/a/b/docs/report.pdf""#));
+    let relative = only("atom10/xml-base-relative.xml");
+    assert_eq!(relative.link, "https://base.example.com/root/sub/three");
+    assert!(relative.content.unwrap().contains(r#"href="https://base.example.com/root/sub/docs/report.pdf""#));
+    let items = read("rss2/relative-links.xml").items;
+    let links: Vec<&str> = items.iter().map(|item| item.link.as_str()).collect();
+    assert_eq!(
+        links,
+        [
+            "https://wild.example.net/relative-one",
+            "https://wild.example.net/rss2-relative-links/articles/two",
+            "https://cdn.example.org/three"
+        ]
+    );
+    let content = items[0].content.as_deref().unwrap();
+    assert!(content.contains(r#"href="https://wild.example.net/docs/guide.pdf""#), "{content}");
+    assert!(content.contains(r#"src="https://wild.example.net/rss2-relative-links/img/a.png""#), "{content}");
+}
+
+#[test]
+fn titles_are_plain_text_whatever_markup_or_entities_they_hold() {
+    assert_eq!(
+        titles("rss2/html-in-titles.xml"),
+        [
+            "Octopus Conference opens & welcomes delegates",
+            "Protocol: ten ratifications",
+            "Workshop in Accra",
+            "Tom & Jerry and the statistics guide"
+        ]
+    );
+    assert_eq!(titles("rss2/entities.xml"), ["Rock & roll — the judges’ view", "Café “quoted”"]);
+    assert_eq!(titles("atom10/title-html.xml"), ["Octopus & friends"]);
+    assert_eq!(titles("json/v11-html-title.json"), ["Launch of the policy portal"]);
+    assert_eq!(titles("rss2/whitespace.xml"), ["Spaced out title"]);
+    assert_eq!(titles("rss2/control-chars.xml"), ["Control characters"]);
+}
+
+#[test]
+fn declared_and_actual_encodings_are_told_apart() {
+    assert_eq!(titles("encoding/latin1-declared.xml")[0], "Déclaration de Budapest à l'étude");
+    assert_eq!(titles("encoding/cp1252-as-latin1.xml"), ["“Smart quotes” cost 5 € – really", "Zürich meeting"]);
+    assert_eq!(titles("encoding/cp1252-declared.xml"), ["“Quoted” title — dash"]);
+    assert_eq!(titles("encoding/utf8-bom.xml"), ["Ünïcödé with a BOM"]);
+    assert_eq!(titles("encoding/utf16le.xml"), ["UTF-16 Ωmega title"]);
+    assert_eq!(titles("encoding/utf16be.xml"), ["UTF-16 Ωmega title"]);
+    assert_eq!(titles("encoding/latin1-declared-utf8.xml"), ["D\u{FFFD}claration mal encod\u{FFFD}e"]);
+    assert_eq!(titles("encoding/json-utf8-bom.json"), ["Octopus Conference opens in Bucharest"]);
+}
+
+#[test]
+fn guids_come_from_the_feed_then_the_link_then_a_hash() {
+    let guids = |file: &str| read(file).items.into_iter().map(|item| item.guid).collect::<Vec<_>>();
+    assert_eq!(guids("rss2/non-url-guids.xml")[0], "https://wild.example.net/rss2-non-url-guids/feed#1000");
+    assert_eq!(guids("rss2/urn-guids.xml")[1], "urn:uuid:00000001-1111-4222-8333-444455556666");
+    assert_eq!(guids("atom10/basic.xml")[0], "tag:news.example.org,2022:octopus-conference-opens");
+    assert_eq!(guids("atom10/http-ids-tracking.xml")[0], "https://news.example.org/octopus-conference-opens");
+    assert_eq!(guids("rss2/no-guid.xml")[2], "https://news.example.org/ransomware-workshop-accra");
+    let hashed = read("rss2/no-guid-no-link.xml").items;
+    assert!(hashed.iter().all(|item| item.guid.starts_with("urn:uuid:")), "{hashed:?}");
+    assert_eq!(hashed[0].link, "https://wild.example.net/rss2-no-guid-no-link/feed");
+    assert_eq!(guids("json/v11-no-url.json"), ["https://wild.example.net/json-v11-no-url/feed#item-11"]);
+}
+
+#[test]
+fn duplicate_guids_keep_the_first_entry_with_a_warning() {
+    let out = read("rss2/duplicate-guids.xml");
+    let titles: Vec<&str> = out.items.iter().map(|item| item.title.as_str()).collect();
+    assert_eq!(
+        titles,
+        [
+            "Octopus Conference opens in Bucharest",
+            "Second Additional Protocol reaches ten ratifications",
+            "Workshop on ransomware investigations in Accra"
+        ]
+    );
+    assert_eq!(out.warnings.len(), 2, "{:?}", out.warnings);
+    assert_eq!(titles_of_warned(&read("atom10/untitled.xml")), 1);
+}
+
+fn titles_of_warned(out: &Ingested) -> usize {
+    out.warnings.iter().filter(|warning| warning.contains("has no title")).count()
+}
+
+#[test]
+fn extensions_give_authors_images_categories_content_and_enclosures() {
+    let items = read("rss2/namespaces.xml").items;
+    assert_eq!(items[0].authors, ["Ana Popescu"]);
+    assert_eq!(items[0].image.as_deref(), Some("https://news.example.org/img/octopus.jpg"));
+    assert!(items[0].content.as_deref().unwrap().contains("<b>electronic evidence</b>"));
+    assert_eq!(items[1].published, Some(utc("2022-11-07T07:15:00Z")), "dc:date");
+    assert_eq!(items[2].image.as_deref(), Some("https://news.example.org/img/accra.jpg"));
+    let video = &items[2].enclosures[0];
+    assert_eq!(
+        (video.url.as_str(), video.mime_type.as_str()),
+        ("https://news.example.org/video/accra.mp4", "video/mp4")
+    );
+    let audio = &items[3].enclosures[0];
+    assert_eq!((audio.mime_type.as_str(), audio.length), ("audio/mpeg", Some(2_048_000)));
+    let relative = &read("rss2/enclosures.xml").items[1].enclosures[0];
+    assert_eq!(relative.url, "https://wild.example.net/files/terms.docx");
+    assert_eq!(relative.mime_type, "application/vnd.openxmlformats-officedocument.wordprocessingml.document");
+    let atom = only("atom10/authors-categories.xml");
+    assert_eq!(atom.authors, ["Ana Popescu", "Malik Osei"]);
+    assert_eq!(atom.categories, ["Conferences", "e-evidence"]);
+    let links = only("atom10/enclosures.xml").enclosures;
+    assert_eq!(links.len(), 2);
+    assert_eq!(links[0].title.as_deref(), Some("Report"));
+    assert_eq!(links[1].url, "https://wild.example.net/atom10-enclosures/files/annex.xlsx");
+    let media = only("atom10/media-group.xml");
+    assert_eq!(media.image.as_deref(), Some("https://video.example.org/clip.jpg"));
+    assert_eq!(media.enclosures[0].url, "https://video.example.org/clip.mp4");
+}
+
+#[test]
+fn json_feed_attachments_image_tags_and_authors() {
+    for (file, feed) in
+        [("json/v10-attachments.json", "json-v10-attachments"), ("json/v11-attachments.json", "json-v11-attachments")]
+    {
+        let item = only(file);
+        assert_eq!(item.authors, ["Newsroom"], "{file}");
+        assert_eq!(item.categories, ["e-evidence", "Octopus"], "{file}");
+        assert_eq!(item.image.as_deref(), Some("https://news.example.org/img/cover.png"), "{file}");
+        let urls: Vec<&str> = item.enclosures.iter().map(|enclosure| enclosure.url.as_str()).collect();
+        let version = &feed[6..8];
+        assert_eq!(
+            urls,
+            [
+                format!("https://news.example.org/files/report-{version}.pdf"),
+                format!("https://wild.example.net/audio/episode-{version}.mp3")
+            ],
+            "{file}"
+        );
+        assert_eq!(item.enclosures[0].length, Some(123_456));
+        assert_eq!(item.published, Some(utc("2022-11-03T08:00:00Z")));
+    }
+    assert_eq!(only("json/v11-modified-only.json").published, Some(utc("2022-11-29T10:00:00Z")));
+}
+
+#[test]
+fn old_formats_are_read_into_the_same_model() {
+    let atom03 = read("atom03/basic.xml").items;
+    assert_eq!(atom03[0].published, Some(utc("2022-11-03T09:00:00Z")));
+    assert_eq!(atom03[0].link, "https://news.example.org/octopus-conference-opens");
+    assert!(atom03[0].content.as_deref().unwrap().contains("<b>electronic evidence</b>"));
+    assert!(only("atom03/xml-mode.xml").content.unwrap().contains("Inline."));
+    assert_eq!(titles("rss1/rss090.rdf")[1], "Second Additional Protocol reaches ten ratifications");
+    let dublin = read("rss1/dublin-core.rdf").items;
+    assert_eq!(dublin[0].authors, ["Desk 0"], "dc:creator (feed-rs does not read dc:subject)");
+    assert_eq!(dublin[0].published, Some(utc("2022-11-03T09:00:00Z")));
+    assert_eq!(titles("rss09x/rss091-doctype.xml").len(), 2);
+    assert_eq!(read("rss09x/rss092-enclosure.xml").items[0].enclosures[0].mime_type, "audio/mpeg");
+}
+
+#[test]
+fn content_is_sanitized() {
+    let content = only("rss2/scripts-in-content.xml").content.unwrap();
+    assert!(content.starts_with("<p>Hi"), "{content}");
+    for banned in ["script", "onclick", "javascript:", "<!--"] {
+        assert!(!content.contains(banned), "{banned} in {content}");
+    }
+}
+
+#[test]
+fn an_unreadable_feed_is_an_error_naming_its_url_and_the_problem() {
+    let url = Url::parse("https://wild.example.net/broken/feed").unwrap();
+    let bytes = std::fs::read(feeds_dir().join("broken/truncated-mid-item.xml")).unwrap();
+    let error = ingest(&bytes, &url, "wild").unwrap_err();
+    assert_eq!(error.url, url);
+    let message = error.to_string();
+    assert!(
+        message.starts_with("https://wild.example.net/broken/feed is not a readable RSS, Atom or JSON feed: "),
+        "{message}"
+    );
+    let html = ingest(b"<html><body>404</body></html>", &url, "wild").unwrap_err();
+    assert!(html.reason.contains("no feed") || html.reason.contains("root"), "{}", html.reason);
+}
+
+#[test]
+fn the_same_document_always_gives_the_same_items() {
+    let first = read("rss2/no-guid-no-link.xml");
+    assert_eq!(first, read("rss2/no-guid-no-link.xml"));
 }

@@ -1,6 +1,8 @@
 //! Feed ingestion (`kind = "feed"`): the corpus of fixtures/feeds/ and the
 //! fields each format gives.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
@@ -331,4 +333,50 @@ fn an_unreadable_feed_is_an_error_naming_its_url_and_the_problem() {
 fn the_same_document_always_gives_the_same_items() {
     let first = read("rss2/no-guid-no-link.xml");
     assert_eq!(first, read("rss2/no-guid-no-link.xml"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn feed_sources_send_etag_and_last_modified_back_and_a_304_is_unchanged() {
+    use wiremock::matchers::{header, method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    const MODIFIED: &str = "Tue, 29 Nov 2022 10:00:00 GMT";
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/feed.xml"))
+        .and(header("if-none-match", "\"v1\""))
+        .and(header("if-modified-since", MODIFIED))
+        .respond_with(ResponseTemplate::new(304))
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    let body = std::fs::read(feeds_dir().join("rss2/basic.xml")).unwrap();
+    Mock::given(method("GET"))
+        .and(path("/feed.xml"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_raw(body, "application/rss+xml")
+                .insert_header("etag", "\"v1\"")
+                .insert_header("last-modified", MODIFIED),
+        )
+        .mount(&server)
+        .await;
+    let workspace = common::Workspace::new();
+    let uri = server.uri();
+    workspace.config(&format!("[[source]]\nid = \"news\"\nurl = \"{uri}/feed.xml\"\nkind = \"feed\"\n"));
+    let statuses = |now: &str| {
+        let output = workspace.octofeed(&["run", "--json"], now);
+        let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("run --json");
+        (output.status.code(), report["sources"][0]["status"].clone(), report["sources"][0]["items_new"].clone())
+    };
+    assert_eq!(statuses("2022-12-01T10:00:00Z"), (Some(0), "ok".into(), 5.into()));
+    assert_eq!(statuses("2022-12-02T10:00:00Z"), (Some(0), "unchanged".into(), 0.into()));
+    let requests = server.received_requests().await.unwrap();
+    let feed_requests: Vec<_> = requests.iter().filter(|request| request.url.path() == "/feed.xml").collect();
+    assert_eq!(feed_requests.len(), 2);
+    assert!(feed_requests[0].headers.get("if-none-match").is_none());
+    assert_eq!(feed_requests[1].headers.get("if-none-match").unwrap(), "\"v1\"");
+    assert_eq!(feed_requests[1].headers.get("if-modified-since").unwrap(), MODIFIED);
+    let published = workspace.published("news/rss.xml");
+    assert_eq!(published.matches("<item>").count(), 5, "the stored items are still published");
 }

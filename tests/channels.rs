@@ -258,3 +258,42 @@ async fn an_unreadable_feed_fails_only_its_own_source() {
     assert_eq!(titles(&workspace.published("both/rss.xml")), ["Alpha one"]);
     assert!(!workspace.dir.path().join("public/broken/rss.xml").exists());
 }
+
+/// `channel_doc_from` loads a window of the newest items and widens it while
+/// the filters leave the feed short: the feed is the one all items would give.
+#[test]
+fn a_channel_window_grows_until_the_filters_fill_the_feed() {
+    use chrono::{Duration, TimeZone, Utc};
+    use octofeed::feeds::{channel_doc, channel_doc_from};
+    use octofeed::model::{Item, StoredItem};
+
+    let text = "[site]\ntitle = \"T\"\n[[source]]\nid = \"a\"\nurl = \"https://a.example/feed\"\nkind = \"feed\"\n\
+                [[channel]]\nid = \"c\"\ntitle = \"C\"\nsources = [\"a\"]\ninclude = [\"rare\"]\nmax_items = 5\n";
+    let config = octofeed::config::Config::parse(std::path::Path::new("/tmp/t.toml"), text).unwrap();
+    let start = Utc.with_ymd_and_hms(2022, 1, 1, 0, 0, 0).unwrap();
+    // 3,000 items, newest first; only the 10 oldest match `include`.
+    let all: Vec<StoredItem> = (0..3000)
+        .map(|n| {
+            let title = if n >= 2990 { format!("Rare item {n}") } else { format!("Common item {n}") };
+            let link = format!("https://a.example/{n}");
+            let published = start - Duration::hours(n);
+            StoredItem {
+                source_id: "a".into(),
+                item: Item { guid: link.clone(), link, title, published: Some(published), ..Item::default() },
+                first_seen: published,
+                updated: published,
+                position: 0,
+            }
+        })
+        .collect();
+    let mut limits = Vec::new();
+    let doc = channel_doc_from(&config, &config.channels[0], |limit| {
+        limits.push(limit);
+        Ok::<_, std::convert::Infallible>(all.iter().take(limit.unwrap_or(usize::MAX)).cloned().collect())
+    })
+    .unwrap();
+    assert_eq!(limits, [Some(1000), Some(4000)], "the window grew once, then the store was exhausted");
+    let titles: Vec<&str> = doc.entries.iter().map(|entry| entry.item.title.as_str()).collect();
+    assert_eq!(titles, ["Rare item 2990", "Rare item 2991", "Rare item 2992", "Rare item 2993", "Rare item 2994"]);
+    assert_eq!(doc, channel_doc(&config, &config.channels[0], all));
+}

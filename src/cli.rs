@@ -79,4 +79,14 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Print `kind = "feed"` sources for every feed of an OPML subscription list (or append them with --write).
+    ImportOpml {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// The OPML file (an export from a feed reader).
+        file: PathBuf,
+        /// Append the sources to the config instead of printing them.
+        #[arg(long)]
+        write: bool,
+    },
 }

@@ -47,6 +47,38 @@ pub async fn execute(cli: Cli) -> u8 {
             Some(config) => items(&config, &id, limit, json),
             None => USAGE,
         },
+        Command::ImportOpml { config, file, write } => import_opml(&config.config, &file, write),
+    }
+}
+
+/// Prints the sources an OPML file gives, or appends them to the config.
+fn import_opml(config: &std::path::Path, file: &std::path::Path, write: bool) -> u8 {
+    use crate::import::{append_to_config, config_names, read_opml, to_toml};
+    let imported = config_names(config).and_then(|(ids, urls)| read_opml(file, &ids, &urls));
+    let imported = match imported {
+        Ok(imported) => imported,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return USAGE;
+        }
+    };
+    for warning in &imported.warnings {
+        eprintln!("warning: {warning}");
+    }
+    let sources = to_toml(&imported.subscriptions);
+    if !write {
+        print!("{sources}");
+        return OK;
+    }
+    match append_to_config(config, &sources, file) {
+        Ok(()) => {
+            println!("{}: {} sources added", config.display(), imported.subscriptions.len());
+            OK
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            USAGE
+        }
     }
 }
 

@@ -66,6 +66,37 @@ pub fn channel_doc(config: &Config, channel: &Channel, items: Vec<StoredItem>) -
     }
 }
 
+/// How many of the newest items a channel loads at first, per item it publishes.
+const WINDOW_PER_ITEM: usize = 5;
+
+/// A channel's document, built from the newest of its sources' items only: a
+/// window of `max_items × 5` (at least 1,000) newest items, grown fourfold while
+/// filters and merged duplicates leave the feed short and the store has more.
+/// `load(limit)` gives the newest `limit` items of the channel's sources (all for `None`).
+///
+/// The feed is the one [`channel_doc`] makes from every item, except when a
+/// copy of a published item lies outside the window (older than thousands of
+/// newer items): that copy is then neither merged nor preferred as the kept one.
+pub fn channel_doc_from<E>(
+    config: &Config,
+    channel: &Channel,
+    mut load: impl FnMut(Option<usize>) -> Result<Vec<StoredItem>, E>,
+) -> Result<FeedDoc, E> {
+    let mut window = channel.max_items.saturating_mul(WINDOW_PER_ITEM).max(1_000);
+    loop {
+        let items = load(Some(window))?;
+        let exhausted = items.len() < window;
+        let doc = channel_doc(config, channel, items);
+        if exhausted || doc.entries.len() >= channel.max_items {
+            return Ok(doc);
+        }
+        if window > usize::MAX / 4 {
+            return Ok(channel_doc(config, channel, load(None)?));
+        }
+        window *= 4;
+    }
+}
+
 /// Whether a channel keeps an item: it matches an `include` word (when any
 /// are given) and no `exclude` word, in its title, summary or categories.
 pub fn channel_keeps(channel: &Channel, item: &Item) -> bool {

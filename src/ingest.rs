@@ -3,7 +3,11 @@
 //!
 //! Pure: bytes in, items out. Fetching and storing belong to `refresh`.
 
-use feed_rs::model::{Entry, Link, Text};
+mod document;
+
+use document::EntryHints;
+
+use feed_rs::model::{Entry, FeedType, Link, Text};
 use scraper::Html;
 use url::Url;
 
@@ -38,10 +42,22 @@ pub fn ingest(bytes: &[u8], feed_url: &Url, source_id: &str) -> Result<Ingested,
         .sanitize_content(false)
         .id_generator(|_, _, _| NO_ID.to_string())
         .build();
-    let feed = parser.parse(bytes).map_err(|error| IngestError { url: feed_url.clone(), reason: error.to_string() })?;
+    let text = document::modernized(document::to_utf8(bytes));
+    let feed = parser
+        .parse(text.as_bytes())
+        .map_err(|error| IngestError { url: feed_url.clone(), reason: error.to_string() })?;
+    let document_base = document::document_base(&text, feed_url);
+    let mut hints = document::entry_hints(&text, &document_base);
+    if hints.len() != feed.entries.len() {
+        hints = vec![EntryHints { base: document_base, image: None }; feed.entries.len()];
+    }
     let mut out = Ingested::default();
-    for (index, entry) in feed.entries.into_iter().enumerate() {
-        match to_item(entry, feed_url, source_id) {
+    let is_json = feed.feed_type == FeedType::JSON;
+    for (index, (mut entry, hints)) in feed.entries.into_iter().zip(hints).enumerate() {
+        if is_json {
+            mark_attachments(&mut entry);
+        }
+        match to_item(entry, feed_url, hints, source_id) {
             Some(item) if out.items.iter().any(|kept| kept.guid == item.guid) => {
                 out.warnings.push(format!("{source_id}: duplicate entry \"{}\" ignored", item.title));
             }
@@ -52,7 +68,7 @@ pub fn ingest(bytes: &[u8], feed_url: &Url, source_id: &str) -> Result<Ingested,
     Ok(out)
 }
 
-fn to_item(entry: Entry, feed_url: &Url, source_id: &str) -> Option<Item> {
+fn to_item(entry: Entry, feed_url: &Url, hints: EntryHints, source_id: &str) -> Option<Item> {
     let title = entry.title.as_ref().map(plain).filter(|title| !title.is_empty())?;
     let link = alternate_link(&entry.links, feed_url);
     let published = entry.published.or(entry.updated);
@@ -60,7 +76,9 @@ fn to_item(entry: Entry, feed_url: &Url, source_id: &str) -> Option<Item> {
     let guid = own_guid(&entry.id, feed_url)
         .or_else(|| link.as_ref().map(guid_from_link))
         .unwrap_or_else(|| guid_from_fields(source_id, &title, date_text.as_deref()));
-    let base = link.clone().unwrap_or_else(|| feed_url.clone());
+    // feed-rs resolves links against `xml:base` but leaves content as written;
+    // its `entry.base` is the `xml:base` of the Atom `<content>` element.
+    let base = entry.base.as_deref().and_then(|base| hints.base.join(base.trim()).ok()).unwrap_or(hints.base);
     let content = entry
         .content
         .as_ref()
@@ -90,9 +108,17 @@ fn to_item(entry: Entry, feed_url: &Url, source_id: &str) -> Option<Item> {
             .map(|category| clean_text(category.label.as_deref().unwrap_or(&category.term)))
             .filter(|term| !term.is_empty())
             .collect(),
-        image: image(&entry, feed_url),
+        image: image(&entry, feed_url).or(hints.image.map(String::from)),
         enclosures: enclosures(&entry, feed_url),
     })
+}
+
+/// feed-rs gives JSON Feed attachments as plain links that carry a media type;
+/// they are enclosures, not the item's page.
+fn mark_attachments(entry: &mut Entry) {
+    for link in entry.links.iter_mut().filter(|link| link.rel.is_none() && link.media_type.is_some()) {
+        link.rel = Some("enclosure".to_owned());
+    }
 }
 
 /// A feed's own id, kept as it is when it is a URL or URN; other ids (plain
@@ -111,7 +137,9 @@ fn own_guid(id: &str, feed_url: &Url) -> Option<String> {
 
 /// Text that may be HTML, as plain text.
 fn plain(text: &Text) -> String {
-    if text.content_type.to_string().contains("html") || text.content.contains('<') {
+    // RSS titles are often escaped twice ("Tom &amp; Jerry" after XML decoding):
+    // text with markup or entities is read as HTML, as feed readers do.
+    if text.content_type.to_string().contains("html") || text.content.contains(['<', '&']) {
         let fragment = Html::parse_fragment(&text.content);
         element_text(fragment.root_element())
     } else {

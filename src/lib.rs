@@ -15,6 +15,7 @@
 //! - [`store`]: the SQLite history of every item and source.
 //! - [`publish`]: RSS 2.0, Atom 1.0, JSON Feed 1.1, `index.html` and `feeds.opml`.
 //! - [`refresh`] and [`run`]: one source's pass, and a whole run over the config.
+//! - [`import`]: an OPML subscription list as `kind = "feed"` sources (`octofeed import-opml`).
 
 pub mod cli;
 pub mod commands;
@@ -25,6 +26,7 @@ pub mod extract;
 pub mod feeds;
 pub mod fetch;
 pub mod identity;
+pub mod import;
 pub mod ingest;
 pub mod model;
 pub mod normalize;

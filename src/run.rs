@@ -13,7 +13,7 @@ use futures::StreamExt;
 use serde::Serialize;
 
 use crate::config::{Config, Source};
-use crate::feeds::{channel_doc, channel_fingerprint, source_doc, source_fingerprint};
+use crate::feeds::{channel_doc_from, channel_fingerprint, source_doc, source_fingerprint};
 use crate::fetch::{FetchError, FetchSettings, Fetcher};
 use crate::model::FeedDoc;
 use crate::publish::index::FeedListing;
@@ -231,7 +231,7 @@ pub fn publish_changed(config: &Config, store: &mut Store, failed: &HashSet<&str
         let fingerprint = channel_fingerprint(config, channel);
         let sources: Vec<&str> = channel.sources.iter().map(String::as_str).collect();
         if store.needs_publish(&channel.id, &fingerprint, &sources)? || !feed_files_exist(output, &channel.id) {
-            let doc = channel_doc(config, channel, store.items_of_sources(&sources, None)?);
+            let doc = channel_doc_from(config, channel, |limit| store.items_of_sources(&sources, limit))?;
             written += publish::write_feed(output, &channel.id, &publish::render_feed(&doc))?;
             store.mark_published(&channel.id, &fingerprint, &sources)?;
             any_published = true;
@@ -262,7 +262,7 @@ fn write_index_and_opml(config: &Config, store: &Store) -> Result<usize, RunErro
     }
     for channel in &config.channels {
         let sources: Vec<&str> = channel.sources.iter().map(String::as_str).collect();
-        let mut doc = channel_doc(config, channel, store.items_of_sources(&sources, None)?);
+        let mut doc = channel_doc_from(config, channel, |limit| store.items_of_sources(&sources, limit))?;
         doc.entries.truncate(INDEX_ITEMS);
         docs.push((doc, true));
     }

@@ -90,7 +90,9 @@ async fn refresh_html(ctx: &RefreshContext<'_>, source: &Source, rules: &HtmlRul
         return record_unchanged(ctx, source, fetch_state);
     }
     let (raw_items, mut warnings) = read_listing(ctx, source, rules, first).await?;
-    let observed = observe(ctx, source, rules, raw_items, &mut warnings).await?;
+    let (observed, article_pending) = observe(ctx, source, rules, raw_items, &mut warnings).await?;
+    // A failed article is retried next run: the listing must then be read again.
+    let fetch_state = if article_pending { FetchState::default() } else { fetch_state };
     let stats = ctx.store().apply(&source.id, &observed, &fetch_state, ctx.now)?;
     Ok(Refresh::Updated { stats, warnings })
 }
@@ -194,19 +196,25 @@ fn base_of(source: &Source, page: &Page) -> Url {
     source.page_url.clone().unwrap_or_else(|| page.url.clone())
 }
 
+/// The listing hash stored for an item whose article could not be read: it
+/// matches no listing entry, so the next run fetches that article again.
+const ARTICLE_PENDING: &str = "article-pending";
+
 /// Raw items become observed items: article pages fetched for new or changed
 /// entries when `[source.detail]` is set, stored articles reused otherwise.
+/// Also says whether an article failed (its item then has its listing fields).
 async fn observe(
     ctx: &RefreshContext<'_>,
     source: &Source,
     rules: &HtmlRules,
     raw_items: Vec<RawItem>,
     warnings: &mut Vec<String>,
-) -> Result<Vec<Observed>, RefreshError> {
+) -> Result<(Vec<Observed>, bool), RefreshError> {
     let home = source.home_page();
     let mut observed = Vec::with_capacity(raw_items.len());
+    let mut any_pending = false;
     for raw in raw_items {
-        let listing_hash = hex(&hash_parts(&[&format!("{raw:?}")]));
+        let mut listing_hash = hex(&hash_parts(&[&format!("{raw:?}")]));
         let normalized = normalize(std::slice::from_ref(&raw), &source.id, home, source.timezone);
         warnings.extend(normalized.warnings);
         let Some(listed) = normalized.items.into_iter().next() else {
@@ -214,21 +222,30 @@ async fn observe(
         };
         let item = match (&rules.detail, raw.link.clone()) {
             (Some(detail), Some(link)) => {
+                // The store is locked only for this look-up, never across the article fetch.
                 let stored = ctx.store().stored_item(&source.id, &listed.guid)?;
                 match stored {
                     Some((stored, hash)) if hash == listing_hash => stored.item,
-                    _ => with_detail(ctx, source, detail, raw, &link, warnings).await.unwrap_or(listed),
+                    _ => match with_detail(ctx, source, detail, raw, &link, warnings).await {
+                        Some(item) => item,
+                        None => {
+                            listing_hash = ARTICLE_PENDING.to_owned();
+                            any_pending = true;
+                            listed
+                        }
+                    },
                 }
             }
             _ => listed,
         };
         observed.push(Observed { item, listing_hash });
     }
-    Ok(observed)
+    Ok((observed, any_pending))
 }
 
 /// The item with its article page's fields laid over the listing's; `None`
-/// (with a warning) when the article cannot be read.
+/// (with a warning) when the article cannot be read. The page is dropped as
+/// soon as its fields are extracted.
 async fn with_detail(
     ctx: &RefreshContext<'_>,
     source: &Source,
@@ -246,6 +263,7 @@ async fn with_detail(
         }
     };
     let article = extract::extract_detail(&page.text(), &page.url, detail);
+    drop(page);
     let merged = raw.overlaid_with(article);
     let normalized = normalize(&[merged], &source.id, source.home_page(), source.timezone);
     warnings.extend(normalized.warnings);

@@ -99,8 +99,9 @@ struct Progress {
 impl Progress {
     fn new(sources: usize) -> Progress {
         let bar = indicatif::ProgressBar::new(sources as u64);
-        let style = indicatif::ProgressStyle::with_template("{spinner} {bar:30} {pos}/{len} sources, {msg} [{elapsed}]")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+        let style =
+            indicatif::ProgressStyle::with_template("{spinner} {bar:30} {pos}/{len} sources, {msg} [{elapsed}]")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
         bar.set_style(style);
         bar.set_message(Tally::default().to_string());
         bar.enable_steady_tick(std::time::Duration::from_millis(120));

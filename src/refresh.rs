@@ -9,10 +9,11 @@ use std::collections::HashSet;
 use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
+use tokio::sync::Semaphore;
 use url::Url;
 
-use crate::config::{HtmlRules, Source, SourceKind};
-use crate::extract::{self, ExtractError, RawItem};
+use crate::config::{Css, HtmlRules, SelectRules, Source, SourceKind};
+use crate::extract::{self, ExtractError, Listing, RawItem};
 use crate::fetch::{FetchError, Fetched, Fetcher, Page, Request};
 use crate::identity::{hash_parts, hex};
 use crate::ingest::{IngestError, ingest};
@@ -48,6 +49,10 @@ pub struct RefreshContext<'a> {
     pub fetcher: &'a Fetcher,
     pub store: &'a Mutex<Store>,
     pub now: DateTime<Utc>,
+    /// Pages parsed at once: parsing runs on blocking threads, one per core, so
+    /// sources refreshed together use every core while only that many parsed
+    /// pages are in memory.
+    pub parse_slots: &'a Semaphore,
 }
 
 impl RefreshContext<'_> {
@@ -161,8 +166,7 @@ async fn read_listing(
     let next_rule = rules.paginate.as_ref().map(|paginate| &paginate.next);
     let max_pages = rules.paginate.as_ref().map_or(1, |paginate| paginate.max_pages);
     let base = base_of(source, &first);
-    let listing = extract::extract_listing(&first.text(), &base, &rules.select, next_rule)?;
-    drop(first);
+    let listing = extract_listing(ctx, first, base.clone(), &rules.select, next_rule).await?;
     let mut items = listing.items;
     let mut warnings = Vec::new();
     let mut visited: HashSet<Url> = HashSet::from([source.url.clone(), base]);
@@ -175,7 +179,8 @@ async fn read_listing(
         pages += 1;
         match fetch(ctx, source, &url, None).await {
             Ok(Fetched::Page(page)) => {
-                match extract::extract_listing(&page.text(), &page.url, &rules.select, next_rule) {
+                let url = page.url.clone();
+                match extract_listing(ctx, page, url, &rules.select, next_rule).await {
                     Ok(listing) => {
                         items.extend(listing.items);
                         next = listing.next_page;
@@ -188,6 +193,31 @@ async fn read_listing(
         }
     }
     Ok((items, warnings))
+}
+
+/// Extracts a listing page on a blocking thread (waiting for a parse slot); the
+/// page and its parsed tree are dropped there, as soon as the items are out.
+async fn extract_listing(
+    ctx: &RefreshContext<'_>,
+    page: Page,
+    base: Url,
+    select: &SelectRules,
+    next: Option<&Css>,
+) -> Result<Listing, ExtractError> {
+    let (select, next) = (select.clone(), next.cloned());
+    parse_off_thread(ctx, move || extract::extract_listing(&page.text(), &base, &select, next.as_ref())).await
+}
+
+/// Runs `parse` on a blocking thread once a parse slot is free.
+async fn parse_off_thread<T: Send + 'static>(
+    ctx: &RefreshContext<'_>,
+    parse: impl FnOnce() -> T + Send + 'static,
+) -> T {
+    let _slot = ctx.parse_slots.acquire().await.expect("the parse semaphore is never closed");
+    match tokio::task::spawn_blocking(parse).await {
+        Ok(parsed) => parsed,
+        Err(error) => std::panic::resume_unwind(error.into_panic()),
+    }
 }
 
 /// The first page's links resolve against the page it stands for (`page_url`,
@@ -245,7 +275,7 @@ async fn observe(
 
 /// The item with its article page's fields laid over the listing's; `None`
 /// (with a warning) when the article cannot be read. The page is dropped as
-/// soon as its fields are extracted.
+/// soon as its fields are extracted, on the parsing thread.
 async fn with_detail(
     ctx: &RefreshContext<'_>,
     source: &Source,
@@ -262,8 +292,8 @@ async fn with_detail(
             return None;
         }
     };
-    let article = extract::extract_detail(&page.text(), &page.url, detail);
-    drop(page);
+    let detail = detail.clone();
+    let article = parse_off_thread(ctx, move || extract::extract_detail(&page.text(), &page.url, &detail)).await;
     let merged = raw.overlaid_with(article);
     let normalized = normalize(&[merged], &source.id, source.home_page(), source.timezone);
     warnings.extend(normalized.warnings);

@@ -45,9 +45,24 @@ fn activity(href: &str, title: &str, meta: Option<&str>, summary: &str) -> Strin
 /// date and place), and `footer` changes the page without changing any entry.
 fn listing(netherlands_summary: &str, footer: &str) -> String {
     let activities = [
-        activity(PACIFIC, "Pacific Islands: regional workshop on the Second Additional Protocol", Some("29-30 November 2022 Online"), "Central authorities met online..."),
-        activity(NETHERLANDS, "The Netherlands makes a voluntary contribution to the Octopus Project", None, netherlands_summary),
-        activity(UKRAINE, "Ukraine: support to prosecutors handling electronic evidence of war crimes", Some("08 November 2022 Kyiv"), "Prosecutors took part in a workshop..."),
+        activity(
+            PACIFIC,
+            "Pacific Islands: regional workshop on the Second Additional Protocol",
+            Some("29-30 November 2022 Online"),
+            "Central authorities met online...",
+        ),
+        activity(
+            NETHERLANDS,
+            "The Netherlands makes a voluntary contribution to the Octopus Project",
+            None,
+            netherlands_summary,
+        ),
+        activity(
+            UKRAINE,
+            "Ukraine: support to prosecutors handling electronic evidence of war crimes",
+            Some("08 November 2022 Kyiv"),
+            "Prosecutors took part in a workshop...",
+        ),
     ]
     .concat();
     format!(
@@ -139,7 +154,13 @@ async fn a_failed_article_keeps_the_listing_fields_with_a_warning() {
     assert_eq!(octopus.status, Status::Ok);
     assert!(octopus.warnings.iter().any(|warning| warning.contains(UKRAINE) && warning.contains("500")), "{octopus:?}");
     let feed = site.json_feed("octopus");
-    let ukraine = feed["items"].as_array().unwrap().iter().find(|item| item["title"].as_str().unwrap().starts_with("Ukraine")).unwrap().clone();
+    let ukraine = feed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|item| item["title"].as_str().unwrap().starts_with("Ukraine"))
+        .unwrap()
+        .clone();
     assert_eq!(ukraine["date_published"], "2022-11-07T23:00:00Z");
     assert_eq!(ukraine["_octofeed"]["location"], "Kyiv");
     assert_eq!(ukraine["content_text"], "Prosecutors took part in a workshop...");
@@ -167,7 +188,13 @@ async fn articles_are_fetched_once_and_again_only_when_their_entry_changes() {
     assert_eq!(report(&run, "octopus").items_updated, 1, "{run:?}");
     server.verify().await;
     let feed = site.json_feed("octopus");
-    let netherlands = feed["items"].as_array().unwrap().iter().find(|item| item["title"].as_str().unwrap().starts_with("The Netherlands")).unwrap().clone();
+    let netherlands = feed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|item| item["title"].as_str().unwrap().starts_with("The Netherlands"))
+        .unwrap()
+        .clone();
     assert_eq!(netherlands["summary"], "The Netherlands gives €50 000 to the Octopus Project...");
     assert!(netherlands["content_html"].as_str().unwrap().contains("Cybercrime knows no borders"));
 }

@@ -112,7 +112,8 @@ async fn too_many_requests_waits_as_retry_after_says() {
     let arrivals: Arc<Mutex<Vec<Instant>>> = Arc::default();
     let busy = ResponseTemplate::new(429).insert_header("retry-after", "1");
     Mock::given(path("/news")).respond_with(busy).up_to_n_times(1).expect(1).mount(&server).await;
-    let recorder = Recorder { arrivals: Arc::clone(&arrivals), response: ResponseTemplate::new(200).set_body_string(page()) };
+    let recorder =
+        Recorder { arrivals: Arc::clone(&arrivals), response: ResponseTemplate::new(200).set_body_string(page()) };
     Mock::given(path("/news")).respond_with(recorder).expect(1).mount(&server).await;
     let started = Instant::now();
     let site = one_source("retries = 1", &format!("{}/news", server.uri()), "timeout = \"10s\"");

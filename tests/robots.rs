@@ -63,7 +63,12 @@ async fn a_group_for_octofeed_applies_to_the_default_agent() {
 async fn default_user_agent_names_octofeed_its_version_and_home_page() {
     let server = server_with_robots("", 1).await;
     let expected = format!("octofeed/{} (+https://github.com/octofeed/octofeed)", env!("CARGO_PKG_VERSION"));
-    Mock::given(path("/news")).and(header("user-agent", expected.as_str())).respond_with(page()).expect(1).mount(&server).await;
+    Mock::given(path("/news"))
+        .and(header("user-agent", expected.as_str()))
+        .respond_with(page())
+        .expect(1)
+        .mount(&server)
+        .await;
     let source = listing_source("news", &format!("{}/news", server.uri()), "");
     let site = Site::new(&format!("{}{source}", site_table("")));
     let run = site.run().await;

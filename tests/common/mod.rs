@@ -83,7 +83,9 @@ pub fn listing(entries: &[(&str, &str)]) -> String {
     let items: String = entries
         .iter()
         .map(|(title, href)| {
-            format!("<li class=\"news\"><h3><a href=\"{href}\">{title}</a></h3><p class=\"summary\">About {title}.</p></li>")
+            format!(
+                "<li class=\"news\"><h3><a href=\"{href}\">{title}</a></h3><p class=\"summary\">About {title}.</p></li>"
+            )
         })
         .collect();
     format!("<!doctype html><html><head><title>News</title></head><body><ul>{items}</ul></body></html>")

@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
 # octofeed vs rsspls 0.12 on N generated Liferay-like listing pages (N = 1, 50, 500 by
-# default), served by `python3 -m http.server` on 127.0.0.1. For each N it times a first
+# default), served on 127.0.0.1 by bench/static_server.rs (std-only Rust, keep-alive,
+# ETag/Last-Modified and 304s; built with rustc on first use). `python3 -m http.server`
+# spends ~4 ms per request and would dominate both tools' times; set SERVER=python to
+# use it anyway. For each N it times a first
 # run (empty store and cache) and an unchanged second run of each tool, REPEAT times, and
 # prints the medians, peak memory (/usr/bin/time) and the ratios rsspls / octofeed.
 #
 # octofeed writes RSS, Atom and JSON Feed for every page, plus index.html and feeds.opml;
 # rsspls writes RSS only. The octofeed config turns politeness off to match rsspls, which
 # has none: robots = false, host_delay = "0s", and per_host = concurrency = $CONCURRENCY.
+# Both read the same fields (title, link, date, summary; octofeed also the place) with
+# the same item selector.
 #
 # usage: bench/run.sh [N...]
-# env:   OCTOFEED (binary; default: cargo build --release), RSSPLS (default
+# env:   SERVER (static or python), OCTOFEED (binary; default: cargo build --release), RSSPLS (default
 #        /work/bench-tools/bin/rsspls), BENCH_WORK (default /tmp/octofeed-bench),
 #        BENCH_PORT (default 8765), REPEAT (default 3), CONCURRENCY (default 16)
 set -euo pipefail
@@ -17,6 +22,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 WORK=${BENCH_WORK:-/tmp/octofeed-bench}
 PORT=${BENCH_PORT:-8765}
+SERVER=${SERVER:-static}
 REPEAT=${REPEAT:-3}
 CONCURRENCY=${CONCURRENCY:-16}
 RSSPLS=${RSSPLS:-/work/bench-tools/bin/rsspls}
@@ -36,9 +42,16 @@ for n in "${SIZES[@]}"; do [ "$n" -gt "$max" ] && max=$n; done
 mkdir -p "$WORK"
 python3 "$ROOT/bench/generate.py" "$WORK/www" "$max"
 
-python3 -m http.server "$PORT" --bind 127.0.0.1 --directory "$WORK/www" >"$WORK/server.log" 2>&1 &
+if [ "$SERVER" = python ]; then
+    python3 -m http.server "$PORT" --bind 127.0.0.1 --directory "$WORK/www" >"$WORK/server.log" 2>&1 &
+else
+    [ "$WORK/static_server" -nt "$ROOT/bench/static_server.rs" ] ||
+        rustc -O -o "$WORK/static_server" "$ROOT/bench/static_server.rs"
+    "$WORK/static_server" "$WORK/www" "$PORT" >"$WORK/server.log" 2>&1 &
+fi
 server=$!
-trap 'kill $server 2>/dev/null' EXIT
+mkdir -p "$WORK/trash"
+trap 'kill $server 2>/dev/null; rm -rf "$WORK/trash"' EXIT
 for _ in $(seq 50); do
     curl -sf -o /dev/null "http://127.0.0.1:$PORT/page-0001.html" && break
     sleep 0.1
@@ -55,7 +68,7 @@ write_configs() {
         printf '[defaults]\nrobots = false\ntimezone = "Europe/Paris"\n\n'
         for i in $(seq 1 "$n"); do
             printf '[[source]]\nid = "page-%04d"\nurl = "http://127.0.0.1:%d/page-%04d.html"\n' "$i" "$PORT" "$i"
-            printf '[source.select]\nitem = ".portlet-asset-publisher div:has(> h3 a[href*='"'"'/-/'"'"'])"\n'
+            printf '[source.select]\nitem = ".portlet-asset-publisher div.element"\n'
             printf 'title = "h3"\nlink = "h3 a"\ndate = ".date"\nlocation = ".place"\nsummary = ".abstract"\n\n'
         done
     } >"$dir/octofeed.toml"
@@ -81,13 +94,24 @@ measure() {
 
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
+# Empties a size's output, store and cache. They are moved aside and deleted at exit:
+# files deleted just before a run make ext4 scan "recently deleted" inodes on every
+# file creation, which would time the benchmark's own clean-up, not the tools.
+clear_state() {
+    local dir=$1 trash
+    trash=$(mktemp -d "$WORK/trash/XXXXXX")
+    for old in public octofeed.db octofeed.db-wal octofeed.db-shm rsspls-out cache; do
+        [ -e "$dir/$old" ] && mv "$dir/$old" "$trash/"
+    done
+    mkdir -p "$dir/rsspls-out"
+}
+
 # One tool at one size: REPEAT pairs of (first run from nothing, unchanged second run).
 # Prints "first_ms second_ms peak_kib" (medians; peak is the largest seen).
 bench_tool() {
     local tool=$1 n=$2 dir=$WORK/n$2 firsts=() seconds=() peak=0 out ms kib
     for _ in $(seq "$REPEAT"); do
-        rm -rf "$dir/public" "$dir/octofeed.db"* "$dir/rsspls-out" "$dir/cache"
-        mkdir -p "$dir/rsspls-out"
+        clear_state "$dir"
         for pass in first second; do
             if [ "$tool" = octofeed ]; then
                 out=$(measure "$OCTOFEED" run -c "$dir/octofeed.toml")

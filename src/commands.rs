@@ -97,21 +97,16 @@ fn load(path: &std::path::Path) -> Option<Config> {
 
 async fn run_command(config: &Config, only: Vec<String>, json: bool, now: DateTime<Utc>) -> u8 {
     let options = RunOptions { only, now };
-    let progress = (!json && std::io::stderr().is_terminal()).then(|| progress_bar(config.sources.len()));
-    let result = run(config, &options, |report| {
-        if let Some(bar) = &progress {
-            bar.inc(1);
-            bar.set_message(format!("{} {}", report.id, status_word(report.status)));
-            if !json {
-                bar.suspend(|| print_source_line(report));
-            }
-        } else if !json {
-            print_source_line(report);
-        }
+    let chosen = if options.only.is_empty() { config.sources.len() } else { options.only.len() };
+    let mut progress = (!json && std::io::stderr().is_terminal()).then(|| Progress::new(chosen));
+    let result = run(config, &options, |report| match &mut progress {
+        Some(progress) => progress.source_done(report),
+        None if !json => print_source_line(report),
+        None => {}
     })
     .await;
-    if let Some(bar) = progress {
-        bar.finish_and_clear();
+    if let Some(progress) = progress {
+        progress.finish();
     }
     match result {
         Ok(report) => {
@@ -127,12 +122,56 @@ async fn run_command(config: &Config, only: Vec<String>, json: bool, now: DateTi
     }
 }
 
-fn progress_bar(len: usize) -> indicatif::ProgressBar {
-    let bar = indicatif::ProgressBar::new(len as u64);
-    let style = indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} sources {msg}")
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
-    bar.set_style(style);
-    bar
+/// The progress bar of `run` on a terminal: sources done, items found and errors so far.
+struct Progress {
+    bar: indicatif::ProgressBar,
+    tally: Tally,
+}
+
+impl Progress {
+    fn new(sources: usize) -> Progress {
+        let bar = indicatif::ProgressBar::new(sources as u64);
+        let style =
+            indicatif::ProgressStyle::with_template("{spinner} {bar:30} {pos}/{len} sources, {msg} [{elapsed}]")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+        bar.set_style(style);
+        bar.set_message(Tally::default().to_string());
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        Progress { bar, tally: Tally::default() }
+    }
+
+    /// Counts the source and prints its line above the bar.
+    fn source_done(&mut self, report: &SourceReport) {
+        self.tally.add(report);
+        self.bar.inc(1);
+        self.bar.set_message(self.tally.to_string());
+        self.bar.suspend(|| print_source_line(report));
+    }
+
+    fn finish(self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+/// Items and errors over the sources done so far.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Tally {
+    items: usize,
+    errors: usize,
+}
+
+impl Tally {
+    fn add(&mut self, report: &SourceReport) {
+        self.items += report.items_seen;
+        self.errors += usize::from(report.status == Status::Failed);
+    }
+}
+
+impl std::fmt::Display for Tally {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let plural = |n: usize| if n == 1 { "" } else { "s" };
+        write!(f, "{} item{}, {} error{}", self.items, plural(self.items), self.errors, plural(self.errors))
+    }
 }
 
 fn status_word(status: Status) -> &'static str {
@@ -298,4 +337,36 @@ fn items(config: &Config, id: &str, limit: usize, json: bool) -> u8 {
         }
     }
     OK
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::run::HealthReport;
+
+    fn report(status: Status, items_seen: usize) -> SourceReport {
+        let health = HealthReport {
+            last_success: None,
+            last_error: None,
+            last_error_at: None,
+            consecutive_failures: 0,
+            item_count: 0,
+        };
+        let error = (status == Status::Failed).then(|| "down".to_string());
+        let (items_new, items_updated, warnings) = (0, 0, Vec::new());
+        SourceReport { id: "s".into(), status, items_seen, items_new, items_updated, error, warnings, health }
+    }
+
+    #[test]
+    fn tally_counts_items_and_failed_sources() {
+        let mut tally = Tally::default();
+        assert_eq!(tally.to_string(), "0 items, 0 errors");
+        tally.add(&report(Status::Ok, 12));
+        tally.add(&report(Status::Unchanged, 0));
+        assert_eq!(tally.to_string(), "12 items, 0 errors");
+        tally.add(&report(Status::Failed, 0));
+        tally.add(&report(Status::Ok, 1));
+        assert_eq!(tally, Tally { items: 13, errors: 1 });
+        assert_eq!(tally.to_string(), "13 items, 1 error");
+    }
 }

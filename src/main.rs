@@ -1,6 +1,7 @@
 //! The `octofeed` binary: parses the command line, starts logging, runs the
 //! command on a Tokio runtime and turns its outcome into the exit code.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -29,5 +30,7 @@ fn init_logging(verbose: u8) {
         _ => "octofeed=trace,info",
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    // Colours only on a terminal: cron mails and log files get plain text.
+    let ansi = std::io::stderr().is_terminal();
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi).init();
 }

@@ -9,10 +9,11 @@ use std::collections::HashSet;
 use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
+use tokio::sync::Semaphore;
 use url::Url;
 
-use crate::config::{HtmlRules, Source, SourceKind};
-use crate::extract::{self, ExtractError, RawItem};
+use crate::config::{Css, HtmlRules, SelectRules, Source, SourceKind};
+use crate::extract::{self, ExtractError, Listing, RawItem};
 use crate::fetch::{FetchError, Fetched, Fetcher, Page, Request};
 use crate::identity::{hash_parts, hex};
 use crate::ingest::{IngestError, ingest};
@@ -48,6 +49,10 @@ pub struct RefreshContext<'a> {
     pub fetcher: &'a Fetcher,
     pub store: &'a Mutex<Store>,
     pub now: DateTime<Utc>,
+    /// Pages parsed at once: parsing runs on blocking threads, one per core, so
+    /// sources refreshed together use every core while only that many parsed
+    /// pages are in memory.
+    pub parse_slots: &'a Semaphore,
 }
 
 impl RefreshContext<'_> {
@@ -97,7 +102,9 @@ async fn refresh_html(ctx: &RefreshContext<'_>, source: &Source, rules: &HtmlRul
         return record_unchanged(ctx, source, fetch_state);
     }
     let (raw_items, mut warnings) = read_listing(ctx, source, rules, first).await?;
-    let observed = observe(ctx, source, rules, raw_items, &mut warnings).await?;
+    let (observed, article_pending) = observe(ctx, source, rules, raw_items, &mut warnings).await?;
+    // A failed article is retried next run: the listing must then be read again.
+    let fetch_state = if article_pending { FetchState::default() } else { fetch_state };
     let stats = ctx.store().apply(&source.id, &observed, &fetch_state, ctx.now)?;
     Ok(Refresh::Updated { stats, warnings })
 }
@@ -166,8 +173,7 @@ async fn read_listing(
     let next_rule = rules.paginate.as_ref().map(|paginate| &paginate.next);
     let max_pages = rules.paginate.as_ref().map_or(1, |paginate| paginate.max_pages);
     let base = base_of(source, &first);
-    let listing = extract::extract_listing(&first.text(), &base, &rules.select, next_rule)?;
-    drop(first);
+    let listing = extract_listing(ctx, first, base.clone(), &rules.select, next_rule).await?;
     let mut items = listing.items;
     let mut warnings = Vec::new();
     let mut visited: HashSet<Url> = HashSet::from([source.url.clone(), base]);
@@ -180,7 +186,8 @@ async fn read_listing(
         pages += 1;
         match fetch(ctx, source, &url, None).await {
             Ok(Fetched::Page(page)) => {
-                match extract::extract_listing(&page.text(), &page.url, &rules.select, next_rule) {
+                let url = page.url.clone();
+                match extract_listing(ctx, page, url, &rules.select, next_rule).await {
                     Ok(listing) => {
                         items.extend(listing.items);
                         next = listing.next_page;
@@ -195,25 +202,56 @@ async fn read_listing(
     Ok((items, warnings))
 }
 
+/// Extracts a listing page on a blocking thread (waiting for a parse slot); the
+/// page and its parsed tree are dropped there, as soon as the items are out.
+async fn extract_listing(
+    ctx: &RefreshContext<'_>,
+    page: Page,
+    base: Url,
+    select: &SelectRules,
+    next: Option<&Css>,
+) -> Result<Listing, ExtractError> {
+    let (select, next) = (select.clone(), next.cloned());
+    parse_off_thread(ctx, move || extract::extract_listing(&page.text(), &base, &select, next.as_ref())).await
+}
+
+/// Runs `parse` on a blocking thread once a parse slot is free.
+async fn parse_off_thread<T: Send + 'static>(
+    ctx: &RefreshContext<'_>,
+    parse: impl FnOnce() -> T + Send + 'static,
+) -> T {
+    let _slot = ctx.parse_slots.acquire().await.expect("the parse semaphore is never closed");
+    match tokio::task::spawn_blocking(parse).await {
+        Ok(parsed) => parsed,
+        Err(error) => std::panic::resume_unwind(error.into_panic()),
+    }
+}
+
 /// The first page's links resolve against the page it stands for (`page_url`,
 /// for saved copies) or the URL it was finally fetched from.
 fn base_of(source: &Source, page: &Page) -> Url {
     source.page_url.clone().unwrap_or_else(|| page.url.clone())
 }
 
+/// The listing hash stored for an item whose article could not be read: it
+/// matches no listing entry, so the next run fetches that article again.
+const ARTICLE_PENDING: &str = "article-pending";
+
 /// Raw items become observed items: article pages fetched for new or changed
 /// entries when `[source.detail]` is set, stored articles reused otherwise.
+/// Also says whether an article failed (its item then has its listing fields).
 async fn observe(
     ctx: &RefreshContext<'_>,
     source: &Source,
     rules: &HtmlRules,
     raw_items: Vec<RawItem>,
     warnings: &mut Vec<String>,
-) -> Result<Vec<Observed>, RefreshError> {
+) -> Result<(Vec<Observed>, bool), RefreshError> {
     let home = source.home_page();
     let mut observed = Vec::with_capacity(raw_items.len());
+    let mut any_pending = false;
     for raw in raw_items {
-        let listing_hash = hex(&hash_parts(&[&format!("{raw:?}")]));
+        let mut listing_hash = hex(&hash_parts(&[&format!("{raw:?}")]));
         let normalized = normalize(std::slice::from_ref(&raw), &source.id, home, source.timezone);
         warnings.extend(normalized.warnings);
         let Some(listed) = normalized.items.into_iter().next() else {
@@ -226,21 +264,30 @@ async fn observe(
         }
         let item = match (&rules.detail, raw.link.clone()) {
             (Some(detail), Some(link)) => {
+                // The store is locked only for this look-up, never across the article fetch.
                 let stored = ctx.store().stored_item(&source.id, &listed.guid)?;
                 match stored {
                     Some((stored, hash)) if hash == listing_hash => stored.item,
-                    _ => with_detail(ctx, source, detail, raw, &link, warnings).await.unwrap_or(listed),
+                    _ => match with_detail(ctx, source, detail, raw, &link, warnings).await {
+                        Some(item) => item,
+                        None => {
+                            listing_hash = ARTICLE_PENDING.to_owned();
+                            any_pending = true;
+                            listed
+                        }
+                    },
                 }
             }
             _ => listed,
         };
         observed.push(Observed { item, listing_hash });
     }
-    Ok(observed)
+    Ok((observed, any_pending))
 }
 
 /// The item with its article page's fields laid over the listing's; `None`
-/// (with a warning) when the article cannot be read.
+/// (with a warning) when the article cannot be read. The page is dropped as
+/// soon as its fields are extracted, on the parsing thread.
 async fn with_detail(
     ctx: &RefreshContext<'_>,
     source: &Source,
@@ -257,7 +304,8 @@ async fn with_detail(
             return None;
         }
     };
-    let article = extract::extract_detail(&page.text(), &page.url, detail);
+    let detail = detail.clone();
+    let article = parse_off_thread(ctx, move || extract::extract_detail(&page.text(), &page.url, &detail)).await;
     let merged = raw.overlaid_with(article);
     let normalized = normalize(&[merged], &source.id, source.home_page(), source.timezone);
     warnings.extend(normalized.warnings);

@@ -11,6 +11,7 @@ use std::sync::Mutex;
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use serde::Serialize;
+use tokio::sync::Semaphore;
 
 use crate::config::{Config, Source};
 use crate::feeds::{channel_doc_from, channel_fingerprint, source_doc, source_fingerprint};
@@ -119,6 +120,8 @@ pub fn fetch_settings(config: &Config) -> FetchSettings {
 pub struct Runner {
     store: Mutex<Store>,
     fetcher: Fetcher,
+    /// One page parsed at a time per core (see [`RefreshContext::parse_slots`]).
+    parse_slots: Semaphore,
 }
 
 impl Runner {
@@ -127,6 +130,7 @@ impl Runner {
         Ok(Runner {
             store: Mutex::new(Store::open(&config.site.store, config.site.lock_timeout)?),
             fetcher: Fetcher::new(fetch_settings(config))?,
+            parse_slots: Semaphore::new(std::thread::available_parallelism().map_or(1, usize::from)),
         })
     }
 
@@ -143,7 +147,12 @@ impl Runner {
         mut on_source: impl FnMut(&SourceReport),
     ) -> Result<RunReport, RunError> {
         let chosen = chosen_sources(config, &options.only)?;
-        let ctx = RefreshContext { fetcher: &self.fetcher, store: &self.store, now: options.now };
+        let ctx = RefreshContext {
+            fetcher: &self.fetcher,
+            store: &self.store,
+            now: options.now,
+            parse_slots: &self.parse_slots,
+        };
         let mut reports: Vec<SourceReport> = Vec::with_capacity(chosen.len());
         // Futures are built up front (they do nothing until polled): a stream
         // `.map` closure here would not be general enough to be spawned by `serve`.
@@ -215,34 +224,97 @@ fn source_report(source: &Source, outcome: Refresh, health: Health) -> SourceRep
 /// and OPML when any feed was written or they are missing. Returns files written.
 pub fn publish_changed(config: &Config, store: &mut Store, failed: &HashSet<&str>) -> Result<usize, RunError> {
     let output = &config.site.output_dir;
-    let mut written = 0;
-    let mut any_published = false;
+    let mut batch = Batch { pending: Vec::with_capacity(WRITERS), written: 0, any: false };
     for source in config.sources.iter().filter(|source| !failed.contains(source.id.as_str())) {
         let fingerprint = source_fingerprint(&config.site, source);
-        let sources = [source.id.as_str()];
-        if store.needs_publish(&source.id, &fingerprint, &sources)? || !feed_files_exist(output, &source.id) {
+        let sources = vec![source.id.clone()];
+        if needs_publish(store, output, &source.id, &fingerprint, &sources)? {
             let doc = source_doc(&config.site, source, store.items(&source.id, Some(source.max_items))?);
-            written += publish::write_feed(output, &source.id, &publish::render_feed(&doc))?;
-            store.mark_published(&source.id, &fingerprint, &sources)?;
-            any_published = true;
+            batch.add(output, store, Publication::new(fingerprint, sources, &doc))?;
         }
     }
     for channel in &config.channels {
         let fingerprint = channel_fingerprint(config, channel);
-        let sources: Vec<&str> = channel.sources.iter().map(String::as_str).collect();
-        if store.needs_publish(&channel.id, &fingerprint, &sources)? || !feed_files_exist(output, &channel.id) {
+        if needs_publish(store, output, &channel.id, &fingerprint, &channel.sources)? {
+            let sources: Vec<&str> = channel.sources.iter().map(String::as_str).collect();
             let doc = channel_doc_from(config, channel, |limit| store.items_of_sources(&sources, limit))?;
-            written += publish::write_feed(output, &channel.id, &publish::render_feed(&doc))?;
-            store.mark_published(&channel.id, &fingerprint, &sources)?;
-            any_published = true;
+            batch.add(output, store, Publication::new(fingerprint, channel.sources.clone(), &doc))?;
         }
     }
+    batch.flush(output, store)?;
     let index = output.join("index.html");
     let opml = output.join("feeds.opml");
-    if any_published || !index.exists() || !opml.exists() {
-        written += write_index_and_opml(config, store)?;
+    if batch.any || !index.exists() || !opml.exists() {
+        batch.written += write_index_and_opml(config, store)?;
     }
-    Ok(written)
+    Ok(batch.written)
+}
+
+fn needs_publish(
+    store: &Store,
+    output: &Path,
+    id: &str,
+    fingerprint: &str,
+    sources: &[String],
+) -> Result<bool, RunError> {
+    let sources: Vec<&str> = sources.iter().map(String::as_str).collect();
+    Ok(store.needs_publish(id, fingerprint, &sources)? || !feed_files_exist(output, id))
+}
+
+/// Feeds written at once, each on its own thread: a big run spends most of its
+/// publishing time waiting for fsync, and those waits overlap.
+const WRITERS: usize = 16;
+
+/// A rendered feed, with what the store records once it is written.
+struct Publication {
+    id: String,
+    fingerprint: String,
+    sources: Vec<String>,
+    rendered: publish::Rendered,
+}
+
+impl Publication {
+    /// Renders `doc` here, not on a writer thread: the big strings then come from
+    /// the main allocator arena instead of one arena per writer thread.
+    fn new(fingerprint: String, sources: Vec<String>, doc: &FeedDoc) -> Publication {
+        Publication { id: doc.meta.id.clone(), fingerprint, sources, rendered: publish::render_feed(doc) }
+    }
+}
+
+/// Feeds waiting to be written together, and what was written so far.
+struct Batch {
+    pending: Vec<Publication>,
+    written: usize,
+    any: bool,
+}
+
+impl Batch {
+    fn add(&mut self, output: &Path, store: &mut Store, publication: Publication) -> Result<(), RunError> {
+        self.pending.push(publication);
+        if self.pending.len() >= WRITERS { self.flush(output, store) } else { Ok(()) }
+    }
+
+    /// Writes every pending feed in parallel, then records them as published.
+    fn flush(&mut self, output: &Path, store: &mut Store) -> Result<(), RunError> {
+        let results: Vec<Result<usize, PublishError>> = std::thread::scope(|scope| {
+            let threads: Vec<_> = self
+                .pending
+                .iter()
+                .map(|feed| scope.spawn(|| publish::write_feed(output, &feed.id, &feed.rendered)))
+                .collect();
+            threads
+                .into_iter()
+                .map(|thread| thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+                .collect()
+        });
+        for (feed, result) in self.pending.drain(..).zip(results) {
+            self.written += result?;
+            self.any = true;
+            let sources: Vec<&str> = feed.sources.iter().map(String::as_str).collect();
+            store.mark_published(&feed.id, &feed.fingerprint, &sources)?;
+        }
+        Ok(())
+    }
 }
 
 fn feed_files_exist(output: &Path, id: &str) -> bool {

@@ -22,7 +22,9 @@ pub enum FetchError {
     #[error("{url} answered with HTTP status {code}; check the URL (4xx) or try again later (5xx)")]
     Status { url: Url, code: u16 },
     /// The body passed `max_body` bytes.
-    #[error("the body of {url} is larger than {limit} bytes; point the source at a smaller page")]
+    #[error(
+        "the body of {url} is larger than the `max_body` limit of {limit} bytes; raise `site.max_body` or point the source at a smaller page"
+    )]
     TooLarge { url: Url, limit: u64 },
     /// The server kept redirecting.
     #[error("{url} redirected more than {limit} times; check the URL for a redirect loop")]

@@ -10,6 +10,7 @@ use octofeed::commands;
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
+    limit_malloc_arenas();
     let cli = Cli::parse();
     init_logging(cli.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
@@ -20,6 +21,22 @@ fn main() -> ExitCode {
         }
     };
     ExitCode::from(runtime.block_on(commands::execute(cli)))
+}
+
+/// glibc gives threads that allocate arenas of their own (up to eight per
+/// core) and keeps their memory: with the page-parsing and feed-writing threads
+/// of a big run that is a fifth of the peak. One arena keeps a 500-source run
+/// under 40 MiB (measured with bench/run.sh: 45 MiB → 39 MiB) at no cost in time
+/// on a 2-core machine. `MALLOC_ARENA_MAX` in the environment still wins.
+fn limit_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+        // SAFETY: called first thing in main, before any other thread exists;
+        // mallopt only tunes the allocator and M_ARENA_MAX is a valid parameter.
+        unsafe {
+            libc::mallopt(libc::M_ARENA_MAX, 1);
+        }
+    }
 }
 
 /// Logs go to stderr: errors only by default (cron mails stay short), debug with -v, trace with -vv, or as RUST_LOG says.

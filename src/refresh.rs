@@ -9,6 +9,7 @@ use std::collections::HashSet;
 use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
 use url::Url;
 
@@ -88,19 +89,9 @@ pub fn failure_message(source: &Source, error: &RefreshError) -> String {
 }
 
 async fn refresh_html(ctx: &RefreshContext<'_>, source: &Source, rules: &HtmlRules) -> Result<Refresh, RefreshError> {
-    let previous = ctx.store().fetch_state(&source.id)?;
-    let first = match fetch(ctx, source, &source.url, Some(&previous)).await? {
-        Fetched::NotModified => return record_unchanged(ctx, source, previous),
-        Fetched::Page(page) => page,
+    let Some((first, fetch_state)) = fetch_if_changed(ctx, source, &format!("{rules:?}")).await? else {
+        return Ok(Refresh::Unchanged);
     };
-    let fetch_state = FetchState {
-        etag: first.etag.clone(),
-        last_modified: first.last_modified.clone(),
-        body_hash: Some(body_hash(&first.bytes, rules)),
-    };
-    if fetch_state.body_hash == previous.body_hash {
-        return record_unchanged(ctx, source, fetch_state);
-    }
     let (raw_items, mut warnings) = read_listing(ctx, source, rules, first).await?;
     let (observed, article_pending) = observe(ctx, source, rules, raw_items, &mut warnings).await?;
     // A failed article is retried next run: the listing must then be read again.
@@ -110,19 +101,9 @@ async fn refresh_html(ctx: &RefreshContext<'_>, source: &Source, rules: &HtmlRul
 }
 
 async fn refresh_feed(ctx: &RefreshContext<'_>, source: &Source) -> Result<Refresh, RefreshError> {
-    let previous = ctx.store().fetch_state(&source.id)?;
-    let page = match fetch(ctx, source, &source.url, Some(&previous)).await? {
-        Fetched::NotModified => return record_unchanged(ctx, source, previous),
-        Fetched::Page(page) => page,
+    let Some((page, fetch_state)) = fetch_if_changed(ctx, source, "").await? else {
+        return Ok(Refresh::Unchanged);
     };
-    let fetch_state = FetchState {
-        etag: page.etag.clone(),
-        last_modified: page.last_modified.clone(),
-        body_hash: Some(hex(&hash_parts(&[&String::from_utf8_lossy(&page.bytes)]))),
-    };
-    if fetch_state.body_hash == previous.body_hash {
-        return record_unchanged(ctx, source, fetch_state);
-    }
     let ingested = ingest(&page.bytes, &page.url, &source.id)?;
     drop(page);
     let observed: Vec<Observed> = ingested
@@ -134,9 +115,33 @@ async fn refresh_feed(ctx: &RefreshContext<'_>, source: &Source) -> Result<Refre
     Ok(Refresh::Updated { stats, warnings: ingested.warnings })
 }
 
-fn record_unchanged(ctx: &RefreshContext<'_>, source: &Source, state: FetchState) -> Result<Refresh, RefreshError> {
-    ctx.store().record_unchanged(&source.id, &state, ctx.now)?;
-    Ok(Refresh::Unchanged)
+/// Fetches the source's page with the stored validators. A `304`, or a body
+/// that hashes as last time (with the same `rules`), is recorded as an
+/// unchanged success and gives `None`; otherwise the page and the fetch state
+/// to store with what it yields.
+async fn fetch_if_changed(
+    ctx: &RefreshContext<'_>,
+    source: &Source,
+    rules: &str,
+) -> Result<Option<(Page, FetchState)>, RefreshError> {
+    let previous = ctx.store().fetch_state(&source.id)?;
+    let page = match fetch(ctx, source, &source.url, Some(&previous)).await? {
+        Fetched::NotModified => {
+            ctx.store().record_unchanged(&source.id, &previous, ctx.now)?;
+            return Ok(None);
+        }
+        Fetched::Page(page) => page,
+    };
+    let state = FetchState {
+        etag: page.etag.clone(),
+        last_modified: page.last_modified.clone(),
+        body_hash: Some(body_hash(&page.bytes, rules)),
+    };
+    if state.body_hash == previous.body_hash {
+        ctx.store().record_unchanged(&source.id, &state, ctx.now)?;
+        return Ok(None);
+    }
+    Ok(Some((page, state)))
 }
 
 async fn fetch(
@@ -156,10 +161,12 @@ async fn fetch(
 }
 
 /// The body hash also covers the rules, so a config change re-extracts an unchanged page.
-fn body_hash(bytes: &[u8], rules: &HtmlRules) -> String {
-    let rules = format!("{rules:?}");
-    let body = String::from_utf8_lossy(bytes);
-    hex(&hash_parts(&[&body, &rules]))
+fn body_hash(bytes: &[u8], rules: &str) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(bytes);
+    hasher.update([0u8]);
+    hasher.update(rules.as_bytes());
+    hex(&hasher.finalize())
 }
 
 /// The listing's raw items over every page of it, in page order. A later page

@@ -165,8 +165,9 @@ impl Runner {
             reports.push(report);
         }
         drop(refreshes);
-        let order = |id: &str| config.sources.iter().position(|source| source.id == id);
-        reports.sort_by_key(|report| order(&report.id));
+        let order: std::collections::HashMap<&str, usize> =
+            config.sources.iter().enumerate().map(|(index, source)| (source.id.as_str(), index)).collect();
+        reports.sort_by_key(|report| order.get(report.id.as_str()).copied());
         let failed: HashSet<&str> =
             reports.iter().filter(|report| report.status == Status::Failed).map(|report| report.id.as_str()).collect();
         let files_written = publish_changed(config, &mut self.store(), &failed)?;

@@ -38,7 +38,9 @@ pub async fn execute(cli: Cli) -> u8 {
         Command::Check { config } => match load(&config.config) {
             Some(config) => {
                 let (sources, channels) = (config.sources.len(), config.channels.len());
-                println!("{}: ok ({sources} sources, {channels} channels)", config.path.display());
+                let plural = |n: usize, word: &str| if n == 1 { format!("1 {word}") } else { format!("{n} {word}s") };
+                let (sources, channels) = (plural(sources, "source"), plural(channels, "channel"));
+                println!("{}: ok ({sources}, {channels})", config.path.display());
                 OK
             }
             None => USAGE,
@@ -260,7 +262,7 @@ async fn preview(config: &Config, id: &str, json: bool) -> u8 {
             Err(error) => eprintln!("error: cannot write JSON: {error}"),
         }
     } else {
-        print_preview_table(&normalized.items);
+        print_preview_table(&normalized.items, source.timezone);
     }
     for warning in &normalized.warnings {
         eprintln!("warning: {warning}");
@@ -268,10 +270,12 @@ async fn preview(config: &Config, id: &str, json: bool) -> u8 {
     OK
 }
 
-fn print_preview_table(items: &[crate::model::Item]) {
+/// Dates show as the page means them: the day in the source's time zone.
+fn print_preview_table(items: &[crate::model::Item], timezone: chrono_tz::Tz) {
     println!("{:<3} {:<10} {:<50} {:<24} link", "#", "date", "title", "place");
     for (index, item) in items.iter().enumerate() {
-        let date = item.published.map_or_else(|| "-".to_string(), |date| date.format("%Y-%m-%d").to_string());
+        let local = |date: DateTime<Utc>| date.with_timezone(&timezone).format("%Y-%m-%d").to_string();
+        let date = item.published.map_or_else(|| "-".to_string(), local);
         let title = shorten(&item.title, 50);
         let place = shorten(item.location.as_deref().unwrap_or("-"), 24);
         println!("{:<3} {date:<10} {title:<50} {place:<24} {}", index + 1, item.link);
@@ -327,7 +331,7 @@ fn items(config: &Config, id: &str, limit: usize, json: bool) -> u8 {
             .collect();
         println!("{}", serde_json::Value::Array(rows));
     } else {
-        println!("{:<20} {:<20} {:<20} {:<50} guid", "published", "first seen", "updated", "title");
+        println!("{:<20} {:<20} {:<20} {:<50} guid", "published (UTC)", "first seen (UTC)", "updated (UTC)", "title");
         for stored in &items {
             let time = |t: DateTime<Utc>| t.format("%Y-%m-%d %H:%M").to_string();
             let title = shorten(&stored.item.title, 50);

@@ -346,16 +346,10 @@ fn items(config: &Config, id: &str, limit: usize, json: bool) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::run::HealthReport;
+    use crate::store::Health;
 
     fn report(status: Status, items_seen: usize) -> SourceReport {
-        let health = HealthReport {
-            last_success: None,
-            last_error: None,
-            last_error_at: None,
-            consecutive_failures: 0,
-            item_count: 0,
-        };
+        let health = Health::default();
         let error = (status == Status::Failed).then(|| "down".to_string());
         let (items_new, items_updated, warnings) = (0, 0, Vec::new());
         SourceReport { id: "s".into(), status, items_seen, items_new, items_updated, error, warnings, health }

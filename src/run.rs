@@ -20,7 +20,7 @@ use crate::model::FeedDoc;
 use crate::publish::index::FeedListing;
 use crate::publish::{self, PublishError};
 use crate::refresh::{Refresh, RefreshContext, failure_message, refresh};
-use crate::store::{Health, Store, StoreError};
+use crate::store::{ApplyStats, Health, Store, StoreError};
 
 /// What the caller asks of a run.
 #[derive(Debug, Clone)]
@@ -41,7 +41,7 @@ pub struct SourceReport {
     pub items_updated: usize,
     pub error: Option<String>,
     pub warnings: Vec<String>,
-    pub health: HealthReport,
+    pub health: Health,
 }
 
 /// `ok`, `unchanged` or `failed`.
@@ -51,28 +51,6 @@ pub enum Status {
     Ok,
     Unchanged,
     Failed,
-}
-
-/// A source's stored health, as reported.
-#[derive(Debug, Clone, Serialize)]
-pub struct HealthReport {
-    pub last_success: Option<DateTime<Utc>>,
-    pub last_error: Option<String>,
-    pub last_error_at: Option<DateTime<Utc>>,
-    pub consecutive_failures: u32,
-    pub item_count: u64,
-}
-
-impl From<Health> for HealthReport {
-    fn from(health: Health) -> Self {
-        HealthReport {
-            last_success: health.last_success,
-            last_error: health.last_error,
-            last_error_at: health.last_error_at,
-            consecutive_failures: health.consecutive_failures,
-            item_count: health.item_count,
-        }
-    }
 }
 
 /// Every source's outcome, in config order, and how many files were written.
@@ -201,13 +179,12 @@ fn chosen_sources<'c>(config: &'c Config, only: &[String]) -> Result<Vec<&'c Sou
 
 fn source_report(source: &Source, outcome: Refresh, health: Health) -> SourceReport {
     let (status, stats, error, warnings) = match outcome {
-        Refresh::Unchanged => (Status::Unchanged, Default::default(), None, Vec::new()),
+        Refresh::Unchanged => (Status::Unchanged, ApplyStats::default(), None, Vec::new()),
         Refresh::Updated { stats, warnings } => (Status::Ok, stats, None, warnings),
         Refresh::Failed(error) => {
-            (Status::Failed, Default::default(), Some(failure_message(source, &error)), Vec::new())
+            (Status::Failed, ApplyStats::default(), Some(failure_message(source, &error)), Vec::new())
         }
     };
-    let stats: crate::store::ApplyStats = stats;
     SourceReport {
         id: source.id.clone(),
         status,
@@ -216,7 +193,7 @@ fn source_report(source: &Source, outcome: Refresh, health: Health) -> SourceRep
         items_updated: stats.updated,
         error,
         warnings,
-        health: health.into(),
+        health,
     }
 }
 

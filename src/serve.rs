@@ -237,18 +237,18 @@ fn is_fresh(headers: &HeaderMap, etag: &str, modified: SystemTime) -> bool {
 }
 
 async fn healthz(State(state): State<ServeState>) -> Response {
+    /// One source's line: its id and its stored health.
+    #[derive(serde::Serialize)]
+    struct SourceHealth<'a> {
+        id: &'a str,
+        #[serde(flatten)]
+        health: crate::store::Health,
+    }
     let store = state.runner.store();
     let mut sources = Vec::new();
     for source in &state.config.sources {
         match store.health(&source.id) {
-            Ok(health) => sources.push(serde_json::json!({
-                "id": source.id,
-                "last_success": health.last_success,
-                "last_error": health.last_error,
-                "last_error_at": health.last_error_at,
-                "consecutive_failures": health.consecutive_failures,
-                "item_count": health.item_count,
-            })),
+            Ok(health) => sources.push(SourceHealth { id: &source.id, health }),
             Err(error) => {
                 return (StatusCode::INTERNAL_SERVER_ERROR, error.to_string()).into_response();
             }

@@ -76,7 +76,7 @@ pub struct FetchState {
 }
 
 /// A source's health, as `run --json` and `/healthz` show it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Health {
     /// When the source last refreshed without error.
     pub last_success: Option<DateTime<Utc>>,

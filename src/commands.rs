@@ -247,7 +247,7 @@ async fn preview(config: &Config, id: &str, json: bool) -> u8 {
             return FAILED;
         }
     };
-    let base = source.page_url.clone().unwrap_or_else(|| page.url.clone());
+    let base = source.listing_base(&page.url);
     let listing = match extract::extract_listing(&page.text(), &base, &rules.select, None) {
         Ok(listing) => listing,
         Err(error) => {

@@ -179,7 +179,7 @@ async fn read_listing(
 ) -> Result<(Vec<RawItem>, Vec<String>), RefreshError> {
     let next_rule = rules.paginate.as_ref().map(|paginate| &paginate.next);
     let max_pages = rules.paginate.as_ref().map_or(1, |paginate| paginate.max_pages);
-    let base = base_of(source, &first);
+    let base = source.listing_base(&first.url);
     let listing = extract_listing(ctx, first, base.clone(), &rules.select, next_rule).await?;
     let mut items = listing.items;
     let mut warnings = Vec::new();
@@ -232,12 +232,6 @@ async fn parse_off_thread<T: Send + 'static>(
         Ok(parsed) => parsed,
         Err(error) => std::panic::resume_unwind(error.into_panic()),
     }
-}
-
-/// The first page's links resolve against the page it stands for (`page_url`,
-/// for saved copies) or the URL it was finally fetched from.
-fn base_of(source: &Source, page: &Page) -> Url {
-    source.page_url.clone().unwrap_or_else(|| page.url.clone())
 }
 
 /// The listing hash stored for an item whose article could not be read: it

@@ -212,6 +212,12 @@ impl Source {
     pub fn home_page(&self) -> &Url {
         self.page_url.as_ref().unwrap_or(&self.url)
     }
+
+    /// What the first listing page's links resolve against: the page it stands
+    /// for (`page_url`, for saved copies), else the URL it was finally fetched from.
+    pub fn listing_base(&self, fetched_from: &Url) -> Url {
+        self.page_url.clone().unwrap_or_else(|| fetched_from.clone())
+    }
 }
 
 fn read_config(root: &mut Table, folder: &Path, path: &Path, diag: &mut Diagnostics) -> Option<Config> {

@@ -15,9 +15,17 @@ const META_SCAN_BYTES: usize = 1024;
 /// as in browsers. Invalid bytes become U+FFFD; decoding never fails. A leading BOM
 /// is not part of the text.
 pub fn decode_html(bytes: &[u8], content_type: Option<&str>) -> String {
+    decode_with_bom_first(bytes, |bytes| declared_encoding(bytes, content_type))
+}
+
+/// Decodes `bytes` by their byte order mark when they have one (which is then
+/// not part of the text), else by the encoding `declared` finds in them.
+/// Invalid bytes become U+FFFD. Shared by pages and feeds, which differ only in
+/// where they declare their encoding.
+pub fn decode_with_bom_first(bytes: &[u8], declared: impl FnOnce(&[u8]) -> &'static Encoding) -> String {
     let (encoding, body) = match Encoding::for_bom(bytes) {
         Some((encoding, bom_length)) => (encoding, &bytes[bom_length..]),
-        None => (declared_encoding(bytes, content_type), bytes),
+        None => (declared(bytes), bytes),
     };
     let (text, _had_errors) = encoding.decode_without_bom_handling(body);
     text.into_owned()

@@ -26,7 +26,7 @@ use tokio::sync::Semaphore;
 use tracing::{debug, warn};
 use url::Url;
 
-pub use decode::decode_html;
+pub use decode::{decode_html, decode_with_bom_first};
 pub use error::FetchError;
 
 use hosts::{Host, Hosts};

@@ -10,6 +10,8 @@ use encoding_rs::{Encoding, UTF_8};
 use regex::Regex;
 use url::Url;
 
+use crate::fetch::decode_with_bom_first;
+
 /// How much of a document is searched for its XML declaration.
 const HEAD_BYTES: usize = 8192;
 
@@ -20,11 +22,7 @@ const HEAD_BYTES: usize = 8192;
 /// the declaration. Invalid bytes become U+FFFD, as in feed readers.
 pub(super) fn to_utf8(bytes: &[u8]) -> String {
     static DECLARATION: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?s)<\?xml\s.*?\?>").expect("a valid regex"));
-    let (encoding, body) = match Encoding::for_bom(bytes) {
-        Some((encoding, bom_length)) => (encoding, &bytes[bom_length..]),
-        None => (declared_encoding(bytes), bytes),
-    };
-    let (text, _had_errors) = encoding.decode_without_bom_handling(body);
+    let text = decode_with_bom_first(bytes, declared_encoding);
     DECLARATION.replace_all(&text, "").into_owned()
 }
 

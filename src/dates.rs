@@ -17,6 +17,8 @@ use chrono::{
 use chrono_tz::Tz;
 use regex::{Captures, Regex};
 
+use crate::text::fold_accents;
+
 /// Reads the first date in `text`. With `format` (a chrono strftime pattern such as "%d/%m/%Y" or
 /// "%d %B %Y"), the date must match that pattern (found anywhere in the text); a format with a month
 /// name (`%B`, `%b`) also accepts the month names this module knows when chrono's English names do
@@ -290,7 +292,7 @@ fn classify_run(run: &str) -> Option<Kind> {
     if digits == 0 {
         return classify_word(run);
     }
-    let suffix = fold(&run[digits..]);
+    let suffix = fold_accents(&run[digits..]);
     let ordinal = !suffix.is_empty();
     if ordinal && !ORDINALS.contains(&suffix.as_str()) {
         return Some(Kind::Break);
@@ -308,7 +310,7 @@ fn classify_word(word: &str) -> Option<Kind> {
     if word.chars().count() > 12 {
         return Some(Kind::Break);
     }
-    let folded = fold(word);
+    let folded = fold_accents(word);
     if FILLER_WORDS.contains(&folded.as_str()) {
         return None;
     }
@@ -316,23 +318,6 @@ fn classify_word(word: &str) -> Option<Kind> {
         return Some(Kind::Dash);
     }
     Some(MONTHS.get(folded.as_str()).map_or(Kind::Break, |&month| Kind::Month(month)))
-}
-
-/// Lower case without accents: "Févr" → "fevr", "März" → "marz".
-fn fold(word: &str) -> String {
-    word.chars()
-        .flat_map(char::to_lowercase)
-        .map(|c| match c {
-            'à' | 'á' | 'â' | 'ä' | 'ã' | 'å' => 'a',
-            'é' | 'è' | 'ê' | 'ë' => 'e',
-            'í' | 'ì' | 'î' | 'ï' => 'i',
-            'ó' | 'ò' | 'ô' | 'ö' | 'õ' => 'o',
-            'ú' | 'ù' | 'û' | 'ü' => 'u',
-            'ç' => 'c',
-            'ñ' => 'n',
-            c => c,
-        })
-        .collect()
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ use opml::{OPML, Outline};
 use url::Url;
 
 use crate::config::Config;
+use crate::text::fold_accents;
 
 /// Why an OPML file could not be imported.
 #[derive(Debug, thiserror::Error)]
@@ -95,7 +96,7 @@ impl Walk {
 /// characters one `-`, no `-` at either end; `feed` when nothing is left.
 pub fn slugify(title: &str) -> String {
     let mut slug = String::with_capacity(title.len());
-    for c in title.chars().flat_map(fold_accent) {
+    for c in fold_accents(title).chars() {
         if c.is_ascii_alphanumeric() {
             slug.push(c.to_ascii_lowercase());
         } else if !slug.is_empty() && !slug.ends_with('-') {
@@ -104,29 +105,6 @@ pub fn slugify(title: &str) -> String {
     }
     let slug = slug.trim_end_matches('-');
     if slug.is_empty() { "feed".to_string() } else { slug.to_string() }
-}
-
-/// The common Latin letters with accents, as their base letter (é → e, ß → ss).
-fn fold_accent(c: char) -> Vec<char> {
-    const FOLDS: [(&str, &str); 12] = [
-        ("àáâãäåā", "a"),
-        ("çćč", "c"),
-        ("èéêëēę", "e"),
-        ("ìíîïī", "i"),
-        ("ñń", "n"),
-        ("òóôõöøō", "o"),
-        ("ùúûüū", "u"),
-        ("ýÿ", "y"),
-        ("śš", "s"),
-        ("źżž", "z"),
-        ("ł", "l"),
-        ("ß", "ss"),
-    ];
-    let lower = c.to_lowercase().next().unwrap_or(c);
-    FOLDS
-        .iter()
-        .find(|(accented, _)| accented.contains(lower))
-        .map_or_else(|| vec![c], |(_, base)| base.chars().collect())
 }
 
 /// `base`, or `base-2`, `base-3`… whichever is free; marks it taken.

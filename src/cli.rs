@@ -28,6 +28,9 @@ pub struct ConfigArg {
     /// The config file.
     #[arg(short, long, default_value = "config/octofeed.toml", value_name = "FILE")]
     pub config: PathBuf,
+    /// Accept an `interval` under one minute (at least one second).
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -42,6 +45,10 @@ pub enum Command {
         /// Print one JSON object instead of one line per source.
         #[arg(long)]
         json: bool,
+        /// Start a new store where the store file exists but is empty or unreadable
+        /// (an unreadable one is first renamed aside, never deleted).
+        #[arg(long)]
+        init: bool,
     },
     /// Long-running: refresh each source on its own interval and serve the feeds over HTTP.
     Serve {

@@ -9,10 +9,10 @@ use chrono::{DateTime, Utc};
 use crate::cli::{Cli, Command};
 use crate::config::{Config, SourceKind};
 use crate::extract;
-use crate::fetch::{Fetched, Fetcher, Request};
+use crate::fetch::{Fetched, Fetcher, Origin, Request};
 use crate::normalize::normalize;
-use crate::run::{RunOptions, RunReport, SourceReport, Status, fetch_settings, run};
-use crate::store::Store;
+use crate::run::{RunOptions, RunReport, Runner, SourceReport, Status, fetch_settings};
+use crate::store::{Store, Unusable};
 
 /// Exit codes of the contract.
 pub const OK: u8 = 0;
@@ -23,19 +23,19 @@ pub const USAGE: u8 = 2;
 pub async fn execute(cli: Cli) -> u8 {
     let now = cli.now.unwrap_or_else(Utc::now);
     match cli.command {
-        Command::Run { config, sources, json } => match load(&config.config) {
-            Some(config) => run_command(&config, sources, json, now).await,
+        Command::Run { config, sources, json, init } => match load(&config) {
+            Some(config) => run_command(&config, sources, json, init, now).await,
             None => USAGE,
         },
-        Command::Serve { config, listen } => match load(&config.config) {
+        Command::Serve { config, listen } => match load(&config) {
             Some(config) => crate::serve::serve_command(config, &listen).await,
             None => USAGE,
         },
-        Command::Preview { config, id, json } => match load(&config.config) {
+        Command::Preview { config, id, json } => match load(&config) {
             Some(config) => preview(&config, &id, json).await,
             None => USAGE,
         },
-        Command::Check { config } => match load(&config.config) {
+        Command::Check { config } => match load(&config) {
             Some(config) => {
                 let (sources, channels) = (config.sources.len(), config.channels.len());
                 let plural = |n: usize, word: &str| if n == 1 { format!("1 {word}") } else { format!("{n} {word}s") };
@@ -45,7 +45,7 @@ pub async fn execute(cli: Cli) -> u8 {
             }
             None => USAGE,
         },
-        Command::Items { config, id, limit, json } => match load(&config.config) {
+        Command::Items { config, id, limit, json } => match load(&config) {
             Some(config) => items(&config, &id, limit, json),
             None => USAGE,
         },
@@ -85,8 +85,9 @@ fn import_opml(config: &std::path::Path, file: &std::path::Path, write: bool) ->
 }
 
 /// Loads the config, printing every error; `None` means exit 2.
-fn load(path: &std::path::Path) -> Option<Config> {
-    match Config::load(path) {
+fn load(arg: &crate::cli::ConfigArg) -> Option<Config> {
+    let path = &arg.config;
+    match Config::load_with(path, crate::config::LoadOptions { force: arg.force }) {
         Ok(config) => Some(config),
         Err(errors) => {
             eprintln!("{errors}");
@@ -97,16 +98,20 @@ fn load(path: &std::path::Path) -> Option<Config> {
     }
 }
 
-async fn run_command(config: &Config, only: Vec<String>, json: bool, now: DateTime<Utc>) -> u8 {
+async fn run_command(config: &Config, only: Vec<String>, json: bool, init: bool, now: DateTime<Utc>) -> u8 {
     let options = RunOptions { only, now };
     let chosen = if options.only.is_empty() { config.sources.len() } else { options.only.len() };
     let mut progress = (!json && std::io::stderr().is_terminal()).then(|| Progress::new(chosen));
-    let result = run(config, &options, |report| match &mut progress {
+    let unusable = if init { Unusable::StartAfresh } else { Unusable::Refuse };
+    let on_source = |report: &SourceReport| match &mut progress {
         Some(progress) => progress.source_done(report),
         None if !json => print_source_line(report),
         None => {}
-    })
-    .await;
+    };
+    let result = match Runner::open_with(config, unusable) {
+        Ok(runner) => runner.run(config, &options, on_source).await,
+        Err(error) => Err(error),
+    };
     if let Some(progress) = progress {
         progress.finish();
     }
@@ -114,6 +119,9 @@ async fn run_command(config: &Config, only: Vec<String>, json: bool, now: DateTi
         Ok(report) => {
             if json {
                 print_json(&report);
+            }
+            if let Some(error) = &report.publish_error {
+                eprintln!("error: publishing stopped: {error}");
             }
             if report.any_failed() { FAILED } else { OK }
         }
@@ -234,8 +242,14 @@ async fn preview(config: &Config, id: &str, json: bool) -> u8 {
             return FAILED;
         }
     };
-    let request =
-        Request { url: &source.url, etag: None, last_modified: None, timeout: source.timeout, robots: source.robots };
+    let request = Request {
+        url: &source.url,
+        etag: None,
+        last_modified: None,
+        timeout: source.timeout,
+        robots: source.robots,
+        origin: Origin::Config,
+    };
     let page = match fetcher.fetch(&request).await {
         Ok(Fetched::Page(page)) => page,
         Ok(Fetched::NotModified) => {

@@ -10,6 +10,7 @@ use std::sync::LazyLock;
 use url::Url;
 
 use crate::config::{Css, FieldRule, FieldRules, SelectRules};
+use crate::hygiene::{is_web_url, web_base};
 use crate::text::{element_text, is_placeholder_src, sanitize_html};
 
 /// One item as found on the page, before normalization.
@@ -105,13 +106,15 @@ pub fn extract_detail(html: &str, page_url: &Url, rules: &FieldRules) -> RawItem
     extract_fields(document.root_element(), &base, rules)
 }
 
-/// The URL relative links resolve against: `<base href>` (itself relative to the page) or the page.
+/// The URL relative links resolve against: `<base href>` (itself relative to
+/// the page) when it is `http(s)`, else the page.
 fn document_base(document: &Html, page_url: &Url) -> Url {
     document
         .select(&BASE)
         .next()
         .and_then(|base| base.value().attr("href"))
         .and_then(|href| page_url.join(href.trim()).ok())
+        .and_then(web_base)
         .unwrap_or_else(|| page_url.clone())
 }
 
@@ -200,7 +203,9 @@ fn link_of(element: ElementRef, attr: &str, base: &Url) -> Option<Url> {
             inner.value().attr("href")
         })?;
     let url = base.join(raw.trim()).ok()?;
-    matches!(url.scheme(), "http" | "https" | "file").then_some(url)
+    // Only a saved page (a `file:` base) may link to local files, and those are never published.
+    let local = url.scheme() == "file" && base.scheme() == "file";
+    (is_web_url(&url) || local).then_some(url)
 }
 
 fn enclosures(item: ElementRef, rule: &FieldRule, base: &Url) -> Vec<(Url, String)> {

@@ -112,7 +112,13 @@ pub fn channel_keeps(channel: &Channel, item: &Item) -> bool {
 }
 
 fn entry(stored: StoredItem, origin: Option<Origin>) -> FeedEntry {
-    FeedEntry { published: stored.published(), updated: stored.updated, item: stored.item, origin }
+    // Items stored before the hygiene rules existed get them here.
+    FeedEntry {
+        published: stored.published(),
+        updated: stored.updated,
+        item: crate::hygiene::cleaned(stored.item),
+        origin,
+    }
 }
 
 fn origin(site: &Site, source: &Source) -> Origin {

@@ -11,6 +11,7 @@ use feed_rs::model::{Entry, FeedType, Link, Text};
 use scraper::Html;
 use url::Url;
 
+use crate::hygiene::{clean_item, web_base};
 use crate::identity::{guid_from_fields, guid_from_link};
 use crate::model::{Enclosure, Item};
 use crate::normalize::mime_type;
@@ -57,7 +58,11 @@ pub fn ingest(bytes: &[u8], feed_url: &Url, source_id: &str) -> Result<Ingested,
         if is_json {
             mark_attachments(&mut entry);
         }
-        match to_item(entry, feed_url, hints, source_id) {
+        let item = to_item(entry, feed_url, hints, source_id).map(|mut item| {
+            out.warnings.extend(clean_item(&mut item).into_iter().map(|warning| format!("{source_id}: {warning}")));
+            item
+        });
+        match item {
             Some(item) if out.items.iter().any(|kept| kept.guid == item.guid) => {
                 out.warnings.push(format!("{source_id}: duplicate entry \"{}\" ignored", item.title));
             }
@@ -78,7 +83,12 @@ fn to_item(entry: Entry, feed_url: &Url, hints: EntryHints, source_id: &str) -> 
         .unwrap_or_else(|| guid_from_fields(source_id, &title, date_text.as_deref()));
     // feed-rs resolves links against `xml:base` but leaves content as written;
     // its `entry.base` is the `xml:base` of the Atom `<content>` element.
-    let base = entry.base.as_deref().and_then(|base| hints.base.join(base.trim()).ok()).unwrap_or(hints.base);
+    let base = entry
+        .base
+        .as_deref()
+        .and_then(|base| hints.base.join(base.trim()).ok())
+        .and_then(web_base)
+        .unwrap_or(hints.base);
     let content = entry
         .content
         .as_ref()

@@ -11,7 +11,8 @@
 //! - [`fetch`]: HTTP(S) and `file:` with limits, retries, robots.txt and charset decoding.
 //! - [`extract`]: CSS selectors over a page give raw items; [`normalize`] makes them model items.
 //! - [`dates`]: date texts in five languages; [`identity`]: guids; [`text`]: text and HTML cleaning.
-//! - [`model`]: the news model shared by every stage.
+//! - [`model`]: the news model shared by every stage; [`hygiene`]: what an item may carry (http(s) URLs,
+//!   capped texts, no bidi overrides), checked where items enter and where feeds are built.
 //! - [`store`]: the SQLite history of every item and source.
 //! - [`publish`]: RSS 2.0, Atom 1.0, JSON Feed 1.1, `index.html` and `feeds.opml`.
 //! - [`refresh`] and [`run`]: one source's pass, and a whole run over the config.
@@ -25,6 +26,7 @@ pub mod dedupe;
 pub mod extract;
 pub mod feeds;
 pub mod fetch;
+pub mod hygiene;
 pub mod identity;
 pub mod import;
 pub mod ingest;

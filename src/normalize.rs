@@ -9,6 +9,7 @@ use url::Url;
 
 use crate::dates::parse_date;
 use crate::extract::RawItem;
+use crate::hygiene::clean_item;
 use crate::identity::{guid_from_fields, guid_from_link};
 use crate::model::{Enclosure, Item};
 
@@ -61,7 +62,7 @@ fn to_item(
             (page_url.to_string(), guid)
         }
     };
-    Some(Item {
+    let mut item = Item {
         guid,
         link,
         title,
@@ -74,7 +75,9 @@ fn to_item(
         categories: dedup(&raw.categories),
         image: raw.image.as_ref().map(Url::to_string),
         enclosures: enclosures(&raw.enclosures),
-    })
+    };
+    warnings.extend(clean_item(&mut item).into_iter().map(|warning| format!("{source_id}: {warning}")));
+    Some(item)
 }
 
 /// A second sighting of the same item (same guid) fills what the first lacked.

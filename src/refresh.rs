@@ -15,7 +15,7 @@ use url::Url;
 
 use crate::config::{Css, HtmlRules, SelectRules, Source, SourceKind};
 use crate::extract::{self, ExtractError, Listing, RawItem};
-use crate::fetch::{FetchError, Fetched, Fetcher, Page, Request};
+use crate::fetch::{FetchError, Fetched, Fetcher, Origin, Page, Request};
 use crate::identity::{hash_parts, hex};
 use crate::ingest::{IngestError, ingest};
 use crate::normalize::{merge_into, normalize};
@@ -125,7 +125,7 @@ async fn fetch_if_changed(
     rules: &str,
 ) -> Result<Option<(Page, FetchState)>, RefreshError> {
     let previous = ctx.store().fetch_state(&source.id)?;
-    let page = match fetch(ctx, source, &source.url, Some(&previous)).await? {
+    let page = match fetch(ctx, source, &source.url, Origin::Config, Some(&previous)).await? {
         Fetched::NotModified => {
             ctx.store().record_unchanged(&source.id, &previous, ctx.now)?;
             return Ok(None);
@@ -144,10 +144,13 @@ async fn fetch_if_changed(
     Ok(Some((page, state)))
 }
 
+/// Fetches a URL of `source`: its own `url` with the stored validators
+/// (`previous`), or a URL one of its pages gave (a next page, an article).
 async fn fetch(
     ctx: &RefreshContext<'_>,
     source: &Source,
     url: &Url,
+    origin: Origin,
     previous: Option<&FetchState>,
 ) -> Result<Fetched, FetchError> {
     let request = Request {
@@ -156,6 +159,7 @@ async fn fetch(
         last_modified: previous.and_then(|state| state.last_modified.as_deref()),
         timeout: source.timeout,
         robots: source.robots,
+        origin,
     };
     ctx.fetcher.fetch(&request).await
 }
@@ -191,7 +195,9 @@ async fn read_listing(
             break;
         }
         pages += 1;
-        match fetch(ctx, source, &url, None).await {
+        // A saved page's next pages may be saved beside it; any other link is the page's word.
+        let origin = if source.is_beside_saved_page(&url) { Origin::Config } else { Origin::Page };
+        match fetch(ctx, source, &url, origin, None).await {
             Ok(Fetched::Page(page)) => {
                 let url = page.url.clone();
                 match extract_listing(ctx, page, url, &rules.select, next_rule).await {
@@ -297,7 +303,7 @@ async fn with_detail(
     link: &Url,
     warnings: &mut Vec<String>,
 ) -> Option<crate::model::Item> {
-    let page = match fetch(ctx, source, link, None).await {
+    let page = match fetch(ctx, source, link, Origin::Page, None).await {
         Ok(Fetched::Page(page)) => page,
         Ok(Fetched::NotModified) => return None,
         Err(error) => {

@@ -20,7 +20,7 @@ use crate::model::FeedDoc;
 use crate::publish::index::FeedListing;
 use crate::publish::{self, PublishError};
 use crate::refresh::{Refresh, RefreshContext, failure_message, refresh};
-use crate::store::{ApplyStats, Health, Store, StoreError};
+use crate::store::{ApplyStats, Health, Store, StoreError, Unusable};
 
 /// What the caller asks of a run.
 #[derive(Debug, Clone)]
@@ -53,17 +53,20 @@ pub enum Status {
     Failed,
 }
 
-/// Every source's outcome, in config order, and how many files were written.
+/// Every source's outcome, in config order, how many files were written, and
+/// why publishing stopped, if it did (the sources' outcomes stand all the same).
 #[derive(Debug, Clone, Serialize)]
 pub struct RunReport {
     pub sources: Vec<SourceReport>,
     pub files_written: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub publish_error: Option<String>,
 }
 
 impl RunReport {
-    /// Whether any source failed (exit code 1).
+    /// Whether any source failed, or publishing did (exit code 1).
     pub fn any_failed(&self) -> bool {
-        self.sources.iter().any(|source| source.status == Status::Failed)
+        self.publish_error.is_some() || self.sources.iter().any(|source| source.status == Status::Failed)
     }
 }
 
@@ -90,6 +93,7 @@ pub fn fetch_settings(config: &Config) -> FetchSettings {
         host_delay: site.host_delay,
         max_body: site.max_body,
         retries: site.retries,
+        allow_private: site.allow_private,
         ..FetchSettings::default()
     }
 }
@@ -100,16 +104,39 @@ pub struct Runner {
     fetcher: Fetcher,
     /// One page parsed at a time per core (see [`RefreshContext::parse_slots`]).
     parse_slots: Semaphore,
+    /// A long-lived runner (`serve`) publishes each source's feeds as soon as
+    /// that source is done, and holds the store's lock only during a run.
+    long_lived: bool,
+    lock_timeout: std::time::Duration,
 }
 
 impl Runner {
-    /// Opens the store (waiting up to `lock_timeout` for another run) and builds the fetcher.
+    /// Opens the store (waiting up to `lock_timeout` for another run) and builds
+    /// the fetcher; an unusable store file is refused.
     pub fn open(config: &Config) -> Result<Runner, RunError> {
+        Runner::open_with(config, Unusable::Refuse)
+    }
+
+    /// [`Runner::open`], saying what to do with an unusable store file (`run --init`).
+    pub fn open_with(config: &Config, unusable: Unusable) -> Result<Runner, RunError> {
+        let store = Store::open_with(&config.site.store, config.site.lock_timeout, unusable)?;
         Ok(Runner {
-            store: Mutex::new(Store::open(&config.site.store, config.site.lock_timeout)?),
+            store: Mutex::new(store),
             fetcher: Fetcher::new(fetch_settings(config))?,
             parse_slots: Semaphore::new(std::thread::available_parallelism().map_or(1, usize::from)),
+            long_lived: false,
+            lock_timeout: config.site.lock_timeout,
         })
+    }
+
+    /// A runner for `serve`: between two runs it lets go of the store's lock, so
+    /// `octofeed run` can use the same store, and in a run it publishes each
+    /// source's feeds as soon as that source is done, not after the slowest.
+    pub fn open_long_lived(config: &Config) -> Result<Runner, RunError> {
+        let mut runner = Runner::open(config)?;
+        runner.long_lived = true;
+        runner.store().release_lock();
+        Ok(runner)
     }
 
     /// The store, locked for a short, synchronous use.
@@ -125,6 +152,21 @@ impl Runner {
         mut on_source: impl FnMut(&SourceReport),
     ) -> Result<RunReport, RunError> {
         let chosen = chosen_sources(config, &options.only)?;
+        self.store().take_lock(self.lock_timeout)?;
+        let report = self.refresh_and_publish(config, options, &chosen, &mut on_source).await;
+        if self.long_lived {
+            self.store().release_lock();
+        }
+        report
+    }
+
+    async fn refresh_and_publish(
+        &self,
+        config: &Config,
+        options: &RunOptions,
+        chosen: &[&Source],
+        on_source: &mut impl FnMut(&SourceReport),
+    ) -> Result<RunReport, RunError> {
         let ctx = RefreshContext {
             fetcher: &self.fetcher,
             store: &self.store,
@@ -136,9 +178,16 @@ impl Runner {
         // `.map` closure here would not be general enough to be spawned by `serve`.
         let pending: Vec<_> = chosen.iter().map(|&source| tagged_refresh(&ctx, source)).collect();
         let mut refreshes = futures::stream::iter(pending).buffer_unordered(config.site.concurrency);
+        let mut publish_error = None;
         while let Some((source, outcome)) = refreshes.next().await {
             let health = self.store().health(&source.id)?;
             let report = source_report(source, outcome, health);
+            if self.long_lived && report.status != Status::Failed {
+                let early = publish_sources(config, &mut self.store(), std::iter::once(source));
+                if let Err(error) = early {
+                    publish_error.get_or_insert(error.to_string());
+                }
+            }
             on_source(&report);
             reports.push(report);
         }
@@ -148,8 +197,14 @@ impl Runner {
         reports.sort_by_key(|report| order.get(report.id.as_str()).copied());
         let failed: HashSet<&str> =
             reports.iter().filter(|report| report.status == Status::Failed).map(|report| report.id.as_str()).collect();
-        let files_written = publish_changed(config, &mut self.store(), &failed)?;
-        Ok(RunReport { sources: reports, files_written })
+        let files_written = match publish_changed(config, &mut self.store(), &failed) {
+            Ok(written) => written,
+            Err(error) => {
+                publish_error.get_or_insert(error.to_string());
+                0
+            }
+        };
+        Ok(RunReport { sources: reports, files_written, publish_error })
     }
 }
 
@@ -203,14 +258,8 @@ fn source_report(source: &Source, outcome: Refresh, health: Health) -> SourceRep
 pub fn publish_changed(config: &Config, store: &mut Store, failed: &HashSet<&str>) -> Result<usize, RunError> {
     let output = &config.site.output_dir;
     let mut batch = Batch { pending: Vec::with_capacity(WRITERS), written: 0, any: false };
-    for source in config.sources.iter().filter(|source| !failed.contains(source.id.as_str())) {
-        let fingerprint = source_fingerprint(&config.site, source);
-        let sources = vec![source.id.clone()];
-        if needs_publish(store, output, &source.id, &fingerprint, &sources)? {
-            let doc = source_doc(&config.site, source, store.items(&source.id, Some(source.max_items))?);
-            batch.add(output, store, Publication::new(fingerprint, sources, &doc))?;
-        }
-    }
+    let sources = config.sources.iter().filter(|source| !failed.contains(source.id.as_str()));
+    batch.add_sources(config, store, sources)?;
     for channel in &config.channels {
         let fingerprint = channel_fingerprint(config, channel);
         if needs_publish(store, output, &channel.id, &fingerprint, &channel.sources)? {
@@ -225,6 +274,19 @@ pub fn publish_changed(config: &Config, store: &mut Store, failed: &HashSet<&str
     if batch.any || !index.exists() || !opml.exists() {
         batch.written += write_index_and_opml(config, store)?;
     }
+    Ok(batch.written)
+}
+
+/// Publishes the feeds of `sources` that changed (or whose files are missing),
+/// and nothing else; returns the files written.
+fn publish_sources<'c>(
+    config: &Config,
+    store: &mut Store,
+    sources: impl Iterator<Item = &'c Source>,
+) -> Result<usize, RunError> {
+    let mut batch = Batch { pending: Vec::with_capacity(WRITERS), written: 0, any: false };
+    batch.add_sources(config, store, sources)?;
+    batch.flush(&config.site.output_dir, store)?;
     Ok(batch.written)
 }
 
@@ -267,6 +329,25 @@ struct Batch {
 }
 
 impl Batch {
+    /// Adds the feeds of `sources` that need publishing.
+    fn add_sources<'c>(
+        &mut self,
+        config: &Config,
+        store: &mut Store,
+        sources: impl Iterator<Item = &'c Source>,
+    ) -> Result<(), RunError> {
+        let output = &config.site.output_dir;
+        for source in sources {
+            let fingerprint = source_fingerprint(&config.site, source);
+            let ids = vec![source.id.clone()];
+            if needs_publish(store, output, &source.id, &fingerprint, &ids)? {
+                let doc = source_doc(&config.site, source, store.items(&source.id, Some(source.max_items))?);
+                self.add(output, store, Publication::new(fingerprint, ids, &doc))?;
+            }
+        }
+        Ok(())
+    }
+
     fn add(&mut self, output: &Path, store: &mut Store, publication: Publication) -> Result<(), RunError> {
         self.pending.push(publication);
         if self.pending.len() >= WRITERS { self.flush(output, store) } else { Ok(()) }

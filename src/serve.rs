@@ -32,7 +32,7 @@ pub struct ServeState {
 
 /// `octofeed serve`: binds `listen`, serves until SIGINT/SIGTERM, returns the exit code.
 pub async fn serve_command(config: Config, listen: &str) -> u8 {
-    let runner = match Runner::open(&config) {
+    let runner = match Runner::open_long_lived(&config) {
         Ok(runner) => Arc::new(runner),
         Err(error) => {
             eprintln!("error: {error}");

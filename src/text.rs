@@ -127,18 +127,31 @@ pub fn is_xml_char(c: char) -> bool {
     matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
 }
 
-/// Sanitizes content HTML: no scripts, styles, event handlers or `javascript:`
-/// URLs; relative links and image sources made absolute against `base`;
-/// forbidden XML characters dropped. Empty when nothing visible remains.
+/// Sanitizes content HTML: no scripts, styles or event handlers; relative links
+/// and image sources made absolute against `base`, and every URL, checked after
+/// that, `http(s)` or `mailto:` (anything else is removed); forbidden XML
+/// characters dropped. Empty when nothing visible remains.
 /// Lazy images keep their real address (see [`unlazy_images`]).
 pub fn sanitize_html(html: &str, base: &Url) -> String {
     let cleaned = ammonia::Builder::default()
-        .url_relative(ammonia::UrlRelative::RewriteWithBase(base.clone()))
+        .url_schemes(std::collections::HashSet::from(["http", "https", "mailto"]))
+        .url_relative(ammonia::UrlRelative::Custom(Box::new(WebLinks(base.clone()))))
         .link_rel(Some("noopener noreferrer"))
         .clean(&unlazy_images(html))
         .to_string();
     let cleaned: String = cleaned.chars().filter(|&c| is_xml_char(c)).collect();
     cleaned.trim().to_string()
+}
+
+/// Makes a relative URL absolute against the base it holds, and keeps it only
+/// when the result is `http(s)`: a base such as `javascript://` yields nothing.
+struct WebLinks(Url);
+
+impl ammonia::UrlRelativeEvaluate<'static> for WebLinks {
+    fn evaluate<'a>(&self, relative: &'a str) -> Option<Cow<'a, str>> {
+        let url = self.0.join(relative).ok()?;
+        crate::hygiene::is_web_url(&url).then(|| Cow::Owned(url.to_string()))
+    }
 }
 
 /// Whether an image `src` only holds a lazy image's place: empty, or a `data:` URI.
@@ -232,6 +245,20 @@ mod tests {
         assert!(!clean.contains("onclick") && !clean.contains("script") && !clean.contains("javascript"), "{clean}");
         assert!(clean.contains(r#"href="https://www.coe.int/en/web/cybercrime/doc""#), "{clean}");
         assert!(clean.contains(r#"src="https://www.coe.int/en/web/cybercrime/-/img/a.png""#), "{clean}");
+    }
+
+    #[test]
+    fn a_javascript_base_cannot_smuggle_a_script_url_into_content() {
+        let base = Url::parse("javascript://%0Aalert(1)//").unwrap();
+        let clean =
+            sanitize_html(r#"<p><a href="x">link</a> <img src="y.png"> <a href="mailto:a@b.org">m</a></p>"#, &base);
+        assert!(!clean.contains("javascript"), "{clean}");
+        assert!(clean.contains("mailto:a@b.org"), "{clean}");
+        let clean = sanitize_html(
+            r#"<a href="data:text/html,x">d</a><a href="vbscript:x">v</a>"#,
+            &Url::parse("https://e.org/").unwrap(),
+        );
+        assert!(!clean.contains("data:") && !clean.contains("vbscript"), "{clean}");
     }
 
     #[test]

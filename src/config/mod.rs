@@ -54,6 +54,9 @@ pub struct Site {
     pub retries: u32,
     /// How long a run waits for another run to release the store.
     pub lock_timeout: Duration,
+    /// Let pages, feeds and redirects lead to loopback, private and link-local
+    /// addresses of hosts the config does not name (intranet use).
+    pub allow_private: bool,
 }
 
 /// One `[[source]]`, with `[defaults]` applied.
@@ -73,6 +76,8 @@ pub struct Source {
     pub timeout: Duration,
     /// Honour the site's robots.txt.
     pub robots: bool,
+    /// Entries read from one page or feed; the rest are dropped with a warning.
+    pub max_items_per_page: usize,
 }
 
 /// What a source reads.
@@ -140,6 +145,7 @@ struct SourceSettings {
     timezone: Option<Tz>,
     timeout: Option<Duration>,
     robots: Option<bool>,
+    max_items_per_page: Option<usize>,
     select: Option<SelectRules>,
     detail: Option<FieldRules>,
     paginate: Option<Paginate>,
@@ -156,6 +162,7 @@ impl SourceSettings {
             timezone: self.timezone.or(defaults.timezone),
             timeout: self.timeout.or(defaults.timeout),
             robots: self.robots.or(defaults.robots),
+            max_items_per_page: self.max_items_per_page.or(defaults.max_items_per_page),
             select: self.select.or(defaults.select),
             detail: self.detail.or(defaults.detail),
             paginate: self.paginate.or(defaults.paginate),
@@ -166,10 +173,48 @@ impl SourceSettings {
 const DEFAULT_INTERVAL: Duration = Duration::from_secs(6 * 3600);
 const DEFAULT_MAX_ITEMS: usize = 100;
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+const DEFAULT_MAX_ITEMS_PER_PAGE: usize = 5_000;
+
+/// The bounds every number and duration is checked against at load, so no value
+/// that `check` accepts can overflow a clock, a semaphore or a loop later.
+mod bounds {
+    use std::ops::RangeInclusive;
+    use std::time::Duration;
+
+    const MINUTE: Duration = Duration::from_secs(60);
+    const HOUR: Duration = Duration::from_secs(3600);
+    const YEAR: Duration = Duration::from_secs(366 * 24 * 3600);
+
+    pub const CONCURRENCY: RangeInclusive<u64> = 1..=1024;
+    pub const PER_HOST: RangeInclusive<u64> = 1..=64;
+    pub const RETRIES: RangeInclusive<u64> = 0..=10;
+    pub const MAX_ITEMS: RangeInclusive<u64> = 1..=100_000;
+    pub const MAX_ITEMS_PER_PAGE: RangeInclusive<u64> = 1..=1_000_000;
+    pub const MAX_PAGES: RangeInclusive<u64> = 1..=100;
+    pub const MAX_BODY: RangeInclusive<u64> = 1024..=1024 * 1024 * 1024;
+    pub const HOST_DELAY: RangeInclusive<Duration> = Duration::ZERO..=HOUR;
+    pub const LOCK_TIMEOUT: RangeInclusive<Duration> = Duration::ZERO..=HOUR;
+    pub const TIMEOUT: RangeInclusive<Duration> = Duration::from_secs(1)..=HOUR;
+    /// `interval` below a minute needs `--force`.
+    pub const INTERVAL: RangeInclusive<Duration> = MINUTE..=YEAR;
+    pub const FORCED_INTERVAL: RangeInclusive<Duration> = Duration::from_secs(1)..=YEAR;
+}
+
+/// How strictly a config is read.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LoadOptions {
+    /// Accept an `interval` under one minute (`--force`).
+    pub force: bool,
+}
 
 impl Config {
     /// Reads and checks the config at `path`.
     pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+        Config::load_with(path, LoadOptions::default())
+    }
+
+    /// Reads and checks the config at `path` as `options` say.
+    pub fn load_with(path: &Path, options: LoadOptions) -> Result<Config, ConfigErrors> {
         let text = std::fs::read_to_string(path).map_err(|error| {
             ConfigErrors(vec![ConfigError {
                 file: path.to_path_buf(),
@@ -178,12 +223,18 @@ impl Config {
                 message: format!("cannot read config: {error}"),
             }])
         })?;
-        Config::parse(path, &text)
+        Config::parse_with(path, &text, options)
     }
 
     /// Checks config `text` as if read from `path` (relative paths resolve against its folder).
     pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigErrors> {
+        Config::parse_with(path, text, LoadOptions::default())
+    }
+
+    /// [`Config::parse`] as `options` say.
+    pub fn parse_with(path: &Path, text: &str, options: LoadOptions) -> Result<Config, ConfigErrors> {
         let mut diag = Diagnostics::new(path, text);
+        diag.force = options.force;
         let (document, syntax_errors) = DeTable::parse_recoverable(text);
         for error in &syntax_errors {
             diag.error(error.span().unwrap_or(0..0), format!("invalid TOML: {}", error.message()));
@@ -211,6 +262,15 @@ impl Source {
     /// The URL relative links resolve against and feeds point readers to.
     pub fn home_page(&self) -> &Url {
         self.page_url.as_ref().unwrap_or(&self.url)
+    }
+
+    /// Whether `url` is a local file in the folder of this source's saved page
+    /// (`url = "file:..."`): the only local files a page may lead to, as its next pages.
+    pub fn is_beside_saved_page(&self, url: &Url) -> bool {
+        let (Ok(page), Ok(other)) = (self.url.to_file_path(), url.to_file_path()) else {
+            return false;
+        };
+        page.parent().is_some_and(|folder| other.starts_with(folder))
     }
 
     /// What the first listing page's links resolve against: the page it stands
@@ -271,12 +331,14 @@ fn read_site(mut table: Table, folder: &Path, diag: &mut Diagnostics) -> Option<
     let output_dir = table.string("output_dir", diag).map_or_else(|| "public".into(), |s| s.into_inner());
     let store = table.string("store", diag).map_or_else(|| "data/octofeed.db".into(), |s| s.into_inner());
     let user_agent = table.string("user_agent", diag).map(|s| s.into_inner());
-    let concurrency = table.unsigned("concurrency", diag).unwrap_or(8).max(1) as usize;
-    let per_host = table.unsigned("per_host", diag).unwrap_or(2).max(1) as usize;
-    let host_delay = duration(&mut table, "host_delay", diag).unwrap_or(Duration::from_millis(500));
+    let concurrency = table.bounded("concurrency", bounds::CONCURRENCY, diag).unwrap_or(8) as usize;
+    let per_host = table.bounded("per_host", bounds::PER_HOST, diag).unwrap_or(2) as usize;
+    let host_delay = duration(&mut table, "host_delay", bounds::HOST_DELAY, diag).unwrap_or(Duration::from_millis(500));
     let max_body = byte_size(&mut table, "max_body", diag).unwrap_or(10 * 1024 * 1024);
-    let retries = table.unsigned("retries", diag).unwrap_or(2).min(10) as u32;
-    let lock_timeout = duration(&mut table, "lock_timeout", diag).unwrap_or(Duration::from_secs(10));
+    let retries = table.bounded("retries", bounds::RETRIES, diag).unwrap_or(2) as u32;
+    let lock_timeout =
+        duration(&mut table, "lock_timeout", bounds::LOCK_TIMEOUT, diag).unwrap_or(Duration::from_secs(10));
+    let allow_private = table.boolean("allow_private", diag).unwrap_or(false);
     table.finish(diag);
     Some(Site {
         title: title?.into_inner(),
@@ -290,6 +352,7 @@ fn read_site(mut table: Table, folder: &Path, diag: &mut Diagnostics) -> Option<
         max_body,
         retries,
         lock_timeout,
+        allow_private,
     })
 }
 
@@ -315,14 +378,16 @@ fn read_settings(table: &mut Table, diag: &mut Diagnostics) -> SourceSettings {
     let select = table.table("select", diag).and_then(|t| rules::select_rules(t, diag));
     let detail = table.table("detail", diag).map(|t| rules::detail_rules(t, diag));
     let paginate = table.table("paginate", diag).and_then(|t| rules::paginate(t, diag));
+    let intervals = if diag.force { bounds::FORCED_INTERVAL } else { bounds::INTERVAL };
     SourceSettings {
         kind,
         language: table.string("language", diag).map(|s| s.into_inner()),
-        interval: duration(table, "interval", diag),
-        max_items: table.unsigned("max_items", diag).map(|n| n as usize),
+        interval: duration(table, "interval", intervals, diag),
+        max_items: table.bounded("max_items", bounds::MAX_ITEMS, diag).map(|n| n as usize),
         timezone,
-        timeout: duration(table, "timeout", diag),
+        timeout: duration(table, "timeout", bounds::TIMEOUT, diag),
         robots: table.boolean("robots", diag),
+        max_items_per_page: table.bounded("max_items_per_page", bounds::MAX_ITEMS_PER_PAGE, diag).map(|n| n as usize),
         select,
         detail,
         paginate,
@@ -374,6 +439,7 @@ fn read_source(mut table: Table, defaults: &SourceSettings, folder: &Path, diag:
         timezone: settings.timezone.unwrap_or(Tz::UTC),
         timeout: settings.timeout.unwrap_or(DEFAULT_TIMEOUT),
         robots: settings.robots.unwrap_or(true),
+        max_items_per_page: settings.max_items_per_page.unwrap_or(DEFAULT_MAX_ITEMS_PER_PAGE),
     })
 }
 
@@ -399,7 +465,7 @@ fn read_channel(mut table: Table, sources: &[Source], default_max: usize, diag: 
     }
     let include = matchers(&mut table, "include", diag);
     let exclude = matchers(&mut table, "exclude", diag);
-    let max_items = table.unsigned("max_items", diag).map_or(default_max, |n| n as usize);
+    let max_items = table.bounded("max_items", bounds::MAX_ITEMS, diag).map_or(default_max, |n| n as usize);
     table.finish(diag);
     let id = id?.into_inner();
     Some(Channel {
@@ -468,10 +534,27 @@ fn check_unique_ids(root: &mut Table, diag: &mut Diagnostics) {
     }
 }
 
-fn duration(table: &mut Table, key: &'static str, diag: &mut Diagnostics) -> Option<Duration> {
+/// A humantime duration that must lie in `range`.
+fn duration(
+    table: &mut Table,
+    key: &'static str,
+    range: std::ops::RangeInclusive<Duration>,
+    diag: &mut Diagnostics,
+) -> Option<Duration> {
     let text = table.string(key, diag)?;
     match humantime::parse_duration(text.get_ref()) {
-        Ok(duration) => Some(duration),
+        Ok(duration) if range.contains(&duration) => Some(duration),
+        Ok(_) => {
+            let (name, found) = (&table.name, text.get_ref());
+            let low = humantime::format_duration(*range.start());
+            let high = humantime::format_duration(*range.end());
+            let force = if key == "interval" && !diag.force { " (or pass --force for a shorter interval)" } else { "" };
+            diag.error(
+                text.span(),
+                format!("`{name}.{key}` must be between {low} and {high}, found \"{found}\"{force}"),
+            );
+            None
+        }
         Err(error) => {
             let (name, found) = (&table.name, text.get_ref());
             diag.error(
@@ -487,11 +570,16 @@ fn duration(table: &mut Table, key: &'static str, diag: &mut Diagnostics) -> Opt
 fn byte_size(table: &mut Table, key: &'static str, diag: &mut Diagnostics) -> Option<u64> {
     let value = table.get(key)?;
     if value.get_ref().as_integer().is_some() {
-        return table.unsigned(key, diag);
+        return table.bounded(key, bounds::MAX_BODY, diag);
     }
     let text = table.string(key, diag)?;
     match bytesize::ByteSize::from_str(text.get_ref()) {
-        Ok(size) => Some(size.as_u64()),
+        Ok(size) if bounds::MAX_BODY.contains(&size.as_u64()) => Some(size.as_u64()),
+        Ok(size) => {
+            let (found, high) = (text.get_ref(), bytesize::ByteSize(*bounds::MAX_BODY.end()));
+            diag.error(text.span(), format!("`{key}` must be between 1KiB and {high}, found \"{found}\" ({size})"));
+            None
+        }
         Err(error) => {
             let found = text.get_ref();
             diag.error(text.span(), format!("bad size \"{found}\" for `{key}`: {error} (write e.g. \"10MiB\")"));

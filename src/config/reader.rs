@@ -38,11 +38,13 @@ pub struct Diagnostics<'t> {
     file: PathBuf,
     text: &'t str,
     errors: Vec<ConfigError>,
+    /// `--force`: looser bounds where the config allows them.
+    pub force: bool,
 }
 
 impl<'t> Diagnostics<'t> {
     pub fn new(file: &Path, text: &'t str) -> Self {
-        Diagnostics { file: file.to_path_buf(), text, errors: Vec::new() }
+        Diagnostics { file: file.to_path_buf(), text, errors: Vec::new(), force: false }
     }
 
     /// The 1-based line and column of byte `offset`.
@@ -135,6 +137,23 @@ impl<'a, 'i> Table<'a, 'i> {
             self.wrong_type(key, value, "a non-negative integer", diag);
         }
         parsed
+    }
+
+    /// A non-negative integer that must lie in `range`; outside it is an error naming the bounds.
+    pub fn bounded(
+        &mut self,
+        key: &'static str,
+        range: std::ops::RangeInclusive<u64>,
+        diag: &mut Diagnostics,
+    ) -> Option<u64> {
+        let number = self.unsigned(key, diag)?;
+        if range.contains(&number) {
+            return Some(number);
+        }
+        let span = self.entries.get(key).map_or(self.span(), |value| value.span());
+        let (name, low, high) = (&self.name, range.start(), range.end());
+        diag.error(span, format!("`{name}.{key}` must be between {low} and {high}, found {number}"));
+        None
     }
 
     pub fn boolean(&mut self, key: &'static str, diag: &mut Diagnostics) -> Option<bool> {

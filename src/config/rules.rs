@@ -176,7 +176,7 @@ pub fn paginate(mut table: Table, diag: &mut Diagnostics) -> Option<Paginate> {
             None
         }
     };
-    let max_pages = table.unsigned("max_pages", diag).unwrap_or(3).max(1) as usize;
+    let max_pages = table.bounded("max_pages", super::bounds::MAX_PAGES, diag).unwrap_or(3) as usize;
     table.finish(diag);
     Some(Paginate { next: next?, max_pages })
 }

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use url::Url;
 
+use super::guard::PrivateAddress;
+
 /// Why a fetch failed. Messages are lowercase, name the URL and say what to do.
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
@@ -41,6 +43,25 @@ pub enum FetchError {
     /// The URL is neither `http:`, `https:` nor `file:`.
     #[error("{url} has an unsupported scheme; use http:, https: or file:")]
     UnsupportedScheme { url: Url },
+    /// A page or feed named a `file:` URL; only the config may.
+    #[error(
+        "{url} was refused: a page or feed may not point octofeed at local files (only the config may name file: URLs)"
+    )]
+    LocalFileRefused { url: Url },
+    /// A redirect led to a scheme octofeed does not follow.
+    #[error("{url} redirected to {to}, which octofeed does not follow: redirects must stay on http or https")]
+    RedirectRefused { url: Url, to: String },
+    /// The URL, a redirect or a host's DNS answer led to a non-public address.
+    #[error(
+        "{url} was refused: {refused}, which only hosts named in the config may be; set `site.allow_private = true` to allow it"
+    )]
+    PrivateAddress { url: Url, refused: Box<PrivateAddress> },
+    /// The TLS handshake failed (bad certificate, not TLS at all).
+    #[error("the TLS connection to {url} failed: {reason}; check the URL's scheme and the site's certificate")]
+    Tls { url: Url, reason: String },
+    /// The response's header section passed the client's limit.
+    #[error("{url} sent response headers larger than octofeed accepts; point the source at another page")]
+    HeadTooLarge { url: Url },
     /// The HTTP client could not be built; the only variant without a URL.
     #[error("could not set up the HTTP client: {reason}; check `site.user_agent`")]
     Setup { reason: String },
@@ -59,9 +80,47 @@ impl FetchError {
             | FetchError::RobotsDisallowed { url }
             | FetchError::Body { url, .. }
             | FetchError::File { url, .. }
-            | FetchError::UnsupportedScheme { url } => Some(url),
+            | FetchError::UnsupportedScheme { url }
+            | FetchError::LocalFileRefused { url }
+            | FetchError::RedirectRefused { url, .. }
+            | FetchError::PrivateAddress { url, .. }
+            | FetchError::Tls { url, .. }
+            | FetchError::HeadTooLarge { url } => Some(url),
             FetchError::Setup { .. } => None,
         }
+    }
+
+    /// The error for a URL refused by the address rule.
+    pub(super) fn from_private(url: &Url, refused: PrivateAddress) -> FetchError {
+        FetchError::PrivateAddress { url: url.clone(), refused: Box::new(refused) }
+    }
+
+    /// The permanent failures a reqwest error may hide in its chain: a refused
+    /// address or redirect, a TLS failure, an oversized header section. `None`
+    /// for the rest, which the caller sorts by reqwest's own kinds.
+    pub(super) fn classify(url: &Url, error: &reqwest::Error) -> Option<FetchError> {
+        let url = url.clone();
+        let mut current: Option<&(dyn std::error::Error + 'static)> = Some(error);
+        while let Some(error) = current {
+            // An `io::Error`'s `source()` skips the error it wraps: look inside it too.
+            let wrapped = error.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()).map(|inner| inner as _);
+            for candidate in std::iter::once(error).chain(wrapped) {
+                if let Some(refused) = candidate.downcast_ref::<PrivateAddress>() {
+                    return Some(FetchError::from_private(&url, refused.clone()));
+                }
+                if let Some(refused) = candidate.downcast_ref::<RedirectRefused>() {
+                    return Some(FetchError::RedirectRefused { url, to: refused.to.clone() });
+                }
+                if let Some(tls) = candidate.downcast_ref::<rustls::Error>() {
+                    return Some(FetchError::Tls { url, reason: tls.to_string() });
+                }
+                if candidate.downcast_ref::<hyper::Error>().is_some_and(hyper::Error::is_parse_too_large) {
+                    return Some(FetchError::HeadTooLarge { url });
+                }
+            }
+            current = error.source();
+        }
+        None
     }
 
     /// Whether another attempt may succeed: network failures, 5xx and 429.
@@ -73,6 +132,18 @@ impl FetchError {
         }
     }
 }
+
+/// Why a redirect was not followed: the scheme it led to (inside reqwest's error).
+#[derive(Debug, thiserror::Error)]
+#[error("redirect to {to} refused")]
+pub(super) struct RedirectRefused {
+    pub to: String,
+}
+
+/// The redirect limit was reached (inside reqwest's error).
+#[derive(Debug, thiserror::Error)]
+#[error("too many redirects")]
+pub(super) struct TooManyRedirects;
 
 /// The innermost message of an error chain, e.g. "Connection refused (os error 111)"
 /// rather than reqwest's "error sending request for url (...)".

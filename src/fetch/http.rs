@@ -1,6 +1,8 @@
 //! Fetch stage: one HTTP exchange — the client, conditional headers, status handling
 //! and a size-limited body read; retries and politeness are decided elsewhere.
 
+use std::sync::Arc;
+
 use chrono::Utc;
 use reqwest::header::{
     CONTENT_TYPE, ETAG, HeaderMap, HeaderName, HeaderValue, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED,
@@ -11,21 +13,42 @@ use tokio::time::Instant;
 use tracing::debug;
 use url::Url;
 
-use super::error::root_cause;
+use super::error::{RedirectRefused, TooManyRedirects, root_cause};
+use super::guard::{AddressPolicy, GuardedResolver};
 use super::retry::{self, Deadline, Failure};
 use super::{FetchError, FetchSettings, Fetched, Inner, Page, Request};
 
-/// The shared client: user agent, redirect limit, connect timeout, decompression.
-pub(super) fn client(settings: &FetchSettings) -> Result<reqwest::Client, FetchError> {
+/// The shared client: user agent, redirect rule, address rule, connect timeout, decompression.
+pub(super) fn client(settings: &FetchSettings, addresses: &Arc<AddressPolicy>) -> Result<reqwest::Client, FetchError> {
     reqwest::Client::builder()
         .user_agent(&settings.user_agent)
-        .redirect(redirect::Policy::limited(settings.max_redirects))
+        .redirect(redirect_policy(settings.max_redirects, Arc::clone(addresses)))
+        .dns_resolver(GuardedResolver(Arc::clone(addresses)))
         .connect_timeout(settings.connect_timeout)
         .gzip(true)
         .brotli(true)
         .deflate(true)
         .build()
         .map_err(|error| FetchError::Setup { reason: root_cause(&error) })
+}
+
+/// Follows at most `limit` redirects, each to `http(s)` and to an address the
+/// [`AddressPolicy`] permits; anything else ends the fetch with an error saying why.
+fn redirect_policy(limit: usize, addresses: Arc<AddressPolicy>) -> redirect::Policy {
+    redirect::Policy::custom(move |attempt| {
+        if attempt.previous().len() > limit {
+            return attempt.error(TooManyRedirects);
+        }
+        let to = attempt.url();
+        if !matches!(to.scheme(), "http" | "https") {
+            let refused = RedirectRefused { to: to.to_string() };
+            return attempt.error(refused);
+        }
+        match addresses.check_url(to) {
+            Ok(()) => attempt.follow(),
+            Err(refused) => attempt.error(refused),
+        }
+    })
 }
 
 impl Inner {
@@ -64,6 +87,9 @@ impl Inner {
     }
 
     fn send_error(&self, url: &Url, error: &reqwest::Error, deadline: &Deadline) -> FetchError {
+        if let Some(classified) = FetchError::classify(url, error) {
+            return classified;
+        }
         let url = url.clone();
         if error.is_redirect() {
             FetchError::TooManyRedirects { url, limit: self.settings.max_redirects }

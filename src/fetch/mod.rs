@@ -11,6 +11,7 @@
 
 mod decode;
 mod error;
+mod guard;
 mod hosts;
 mod http;
 mod retry;
@@ -28,7 +29,9 @@ use url::Url;
 
 pub use decode::{decode_html, decode_with_bom_first};
 pub use error::FetchError;
+pub use guard::{PrivateAddress, is_public};
 
+use guard::AddressPolicy;
 use hosts::{Host, Hosts};
 use retry::{Deadline, Failure};
 
@@ -55,6 +58,10 @@ pub struct FetchSettings {
     pub backoff_base: Duration,
     /// Longest wait honoured from a `Retry-After` header (and longest backoff).
     pub retry_after_cap: Duration,
+    /// Let pages, feeds and redirects lead to loopback, private and link-local
+    /// addresses anywhere; by default only hosts the config names may be such
+    /// addresses (see `guard`).
+    pub allow_private: bool,
 }
 
 impl Default for FetchSettings {
@@ -70,6 +77,7 @@ impl Default for FetchSettings {
             retries: 2,
             backoff_base: Duration::from_secs(1),
             retry_after_cap: Duration::from_secs(60),
+            allow_private: false,
         }
     }
 }
@@ -92,6 +100,19 @@ pub struct Request<'a> {
     pub timeout: Duration,
     /// Whether to obey the origin's robots.txt (HTTP only).
     pub robots: bool,
+    /// Who named the URL: the config, or a page or feed that was fetched.
+    pub origin: Origin,
+}
+
+/// Who named a URL. Only the config may name `file:` URLs, and its hosts are
+/// the only ones that may be non-public addresses; a URL a page or feed gave
+/// (a link, an article page, a next page) must be `http(s)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// The config file: a source's `url`.
+    Config,
+    /// A fetched page or feed.
+    Page,
 }
 
 /// What a fetch gives back.
@@ -138,6 +159,7 @@ struct Inner {
     robots_agent: String,
     global: Semaphore,
     hosts: Hosts,
+    addresses: Arc<AddressPolicy>,
 }
 
 /// The shortest time worth starting another attempt with.
@@ -147,9 +169,11 @@ impl Fetcher {
     /// A fetcher with its own HTTP client; fails only when the client cannot be built
     /// (such as a user agent that is not a valid header value).
     pub fn new(settings: FetchSettings) -> Result<Fetcher, FetchError> {
-        let client = http::client(&settings)?;
+        let addresses = AddressPolicy::new(settings.allow_private);
+        let client = http::client(&settings, &addresses)?;
         let inner = Inner {
             client,
+            addresses,
             robots_agent: robots::agent_token(&settings.user_agent).to_owned(),
             global: Semaphore::new(settings.concurrency.max(1)),
             hosts: Hosts::new(settings.per_host.max(1), settings.host_delay),
@@ -158,12 +182,22 @@ impl Fetcher {
         Ok(Fetcher { inner: Arc::new(inner) })
     }
 
-    /// Fetches one URL. HTTP(S) goes through the limits, robots.txt and retries;
-    /// `file:` just reads the file.
+    /// Fetches one URL. HTTP(S) goes through the address rule, the limits,
+    /// robots.txt and retries; `file:` (from the config only) just reads the file.
     pub async fn fetch(&self, req: &Request<'_>) -> Result<Fetched, FetchError> {
-        match req.url.scheme() {
-            "http" | "https" => self.inner.fetch_http(req).await,
-            "file" => read_file(req.url).await,
+        match (req.url.scheme(), req.origin) {
+            ("http" | "https", origin) => {
+                if origin == Origin::Config {
+                    self.inner.addresses.trust(req.url);
+                }
+                self.inner
+                    .addresses
+                    .check_url(req.url)
+                    .map_err(|refused| FetchError::from_private(req.url, refused))?;
+                self.inner.fetch_http(req).await
+            }
+            ("file", Origin::Config) => read_file(req.url).await,
+            ("file", Origin::Page) => Err(FetchError::LocalFileRefused { url: req.url.clone() }),
             _ => Err(FetchError::UnsupportedScheme { url: req.url.clone() }),
         }
     }

@@ -96,6 +96,7 @@ pub(super) fn document_base(text: &str, feed_url: &Url) -> Url {
     ROOT_BASE
         .captures(before_entries)
         .and_then(|captures| feed_url.join(captures[1].trim()).ok())
+        .and_then(crate::hygiene::web_base)
         .unwrap_or_else(|| feed_url.clone())
 }
 
@@ -129,7 +130,10 @@ pub(super) fn entry_hints(text: &str, document_base: &Url) -> Vec<EntryHints> {
         .zip(ends)
         .map(|(&start, end)| {
             let chunk = &text[start..end];
-            let own_base = BASE.captures(chunk).and_then(|captures| document_base.join(captures[1].trim()).ok());
+            let own_base = BASE
+                .captures(chunk)
+                .and_then(|captures| document_base.join(captures[1].trim()).ok())
+                .and_then(crate::hygiene::web_base);
             let base = own_base.unwrap_or_else(|| document_base.clone());
             let image = THUMBNAIL.captures(chunk).and_then(|captures| base.join(captures[1].trim()).ok());
             EntryHints { base, image }

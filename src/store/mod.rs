@@ -16,6 +16,7 @@ mod columns;
 mod items;
 mod lock;
 mod migrations;
+mod sanity;
 #[cfg(test)]
 mod tests;
 
@@ -56,6 +57,12 @@ pub enum StoreError {
     /// The lock file or the store's folder cannot be created or used.
     #[error("cannot use {}: {source}", path.display())]
     Io { path: PathBuf, source: std::io::Error },
+    /// The store file exists but holds no usable database; nothing was changed.
+    #[error(
+        "the store {} is unusable: {reason}; it was left as it is (restore it from a backup, or run `octofeed run --init` to move it aside and start a new store)",
+        path.display()
+    )]
+    Unusable { path: PathBuf, reason: String },
     /// SQLite cannot open the database (not a database, no permission...).
     #[error("cannot open the store at {}: {source}", path.display())]
     Open { path: PathBuf, source: rusqlite::Error },
@@ -122,22 +129,48 @@ impl ApplyStats {
     }
 }
 
-/// The open store. A writing store holds the lock until it is dropped.
+/// The open store. A writing store holds the lock until it is dropped (or
+/// [`Store::release_lock`] lets it go between two runs).
 pub struct Store {
     // Fields drop in order: the connection closes (and checkpoints) before the lock goes.
     conn: Connection,
-    _lock: Option<StoreLock>,
+    lock: Option<StoreLock>,
+    path: PathBuf,
+}
+
+/// What [`Store::open`] does with a store file that holds no usable database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unusable {
+    /// Fail with [`StoreError::Unusable`] and leave the file as it is.
+    Refuse,
+    /// Move it aside (`<name>.unusable-<time>`) and start a new store (`run --init`).
+    StartAfresh,
 }
 
 impl Store {
     /// Opens the store at `path` for writing, creating its folder and the
     /// database on first use and migrating it to the newest schema. Waits up to
     /// `lock_timeout` for another run to release it, then fails with [`StoreError::Busy`].
+    /// An existing file that is empty, cut short or not a database is refused.
     pub fn open(path: &Path, lock_timeout: Duration) -> Result<Store, StoreError> {
+        Store::open_with(path, lock_timeout, Unusable::Refuse)
+    }
+
+    /// [`Store::open`], with the choice of what to do with an unusable store file.
+    pub fn open_with(path: &Path, lock_timeout: Duration, unusable: Unusable) -> Result<Store, StoreError> {
         if let Some(folder) = path.parent().filter(|folder| !folder.as_os_str().is_empty()) {
             std::fs::create_dir_all(folder).map_err(|source| StoreError::Io { path: folder.to_path_buf(), source })?;
         }
         let lock = StoreLock::acquire(path, lock_timeout)?;
+        let io_error = |source| StoreError::Io { path: path.to_path_buf(), source };
+        if let sanity::Verdict::Unusable(reason) = sanity::inspect(path).map_err(io_error)? {
+            if unusable == Unusable::Refuse {
+                return Err(StoreError::Unusable { path: path.to_path_buf(), reason });
+            }
+            let suffix = Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
+            let aside = sanity::move_aside(path, &suffix).map_err(io_error)?;
+            tracing::warn!("the store {} was unusable ({reason}): moved aside to {}", path.display(), aside.display());
+        }
         let open_error = |source| StoreError::Open { path: path.to_path_buf(), source };
         let mut conn = connect_for_writing(path).map_err(open_error)?;
         let found = migrations::version(&conn).map_err(open_error)?;
@@ -145,7 +178,22 @@ impl Store {
             return Err(StoreError::TooNew { path: path.to_path_buf(), found, known: MIGRATIONS.len() });
         }
         migrations::migrate(&mut conn, MIGRATIONS.len())?;
-        Ok(Store { conn, _lock: Some(lock) })
+        Ok(Store { conn, lock: Some(lock), path: path.to_path_buf() })
+    }
+
+    /// Lets other processes write between two runs of a long-lived process
+    /// (`serve`); [`Store::take_lock`] takes it back before the next one.
+    pub fn release_lock(&mut self) {
+        self.lock = None;
+    }
+
+    /// Takes the store's lock again after [`Store::release_lock`], waiting up to
+    /// `timeout`; does nothing when it is held (or the store is read-only).
+    pub fn take_lock(&mut self, timeout: Duration) -> Result<(), StoreError> {
+        if self.lock.is_none() {
+            self.lock = Some(StoreLock::acquire(&self.path, timeout)?);
+        }
+        Ok(())
     }
 
     /// Opens an existing store for reading only (listing commands): no lock,
@@ -163,7 +211,7 @@ impl Store {
         match found.cmp(&known) {
             std::cmp::Ordering::Greater => Err(StoreError::TooNew { path, found, known }),
             std::cmp::Ordering::Less => Err(StoreError::Outdated { path, found, known }),
-            std::cmp::Ordering::Equal => Ok(Store { conn, _lock: None }),
+            std::cmp::Ordering::Equal => Ok(Store { conn, lock: None, path }),
         }
     }
 

@@ -365,12 +365,12 @@ fn the_store_migrates_from_every_earlier_version() {
     for version in 0..=MIGRATIONS.len() {
         let scratch = scratch();
         std::fs::create_dir_all(scratch.path.parent().expect("a folder")).expect("folder");
-        let mut conn = Connection::open(&scratch.path).expect("a database");
-        migrate(&mut conn, version).expect("migrations up to the version");
+        // Version 0 is no store at all: an empty file is refused (see `an_empty_store_file_is_refused`).
         if version >= 1 {
+            let mut conn = Connection::open(&scratch.path).expect("a database");
+            migrate(&mut conn, version).expect("migrations up to the version");
             insert_v1_data(&conn);
         }
-        drop(conn);
         let mut store = open(&scratch);
         assert_eq!(migrations::version(&store.conn).expect("version"), MIGRATIONS.len());
         if version >= 1 {
@@ -558,4 +558,37 @@ fn measure(sources: usize) {
 fn measure_the_hot_paths_at_50_000_and_100_000_items() {
     measure(250);
     measure(500);
+}
+
+#[test]
+fn an_empty_store_file_is_refused_and_left_as_it_is() {
+    let scratch = scratch();
+    std::fs::create_dir_all(scratch.path.parent().expect("a folder")).expect("folder");
+    std::fs::write(&scratch.path, b"").expect("an empty file");
+    let error = Store::open(&scratch.path, NO_WAIT).err().expect("an empty store is refused");
+    assert!(matches!(error, StoreError::Unusable { .. }), "{error}");
+    assert!(error.to_string().contains("--init"), "{error}");
+    assert_eq!(std::fs::metadata(&scratch.path).expect("still there").len(), 0);
+}
+
+#[test]
+fn a_cut_short_store_is_refused_and_init_moves_it_aside() {
+    let scratch = scratch();
+    let mut store = open(&scratch);
+    apply(&mut store, &[item("a", "A")], at(10, 8));
+    drop(store);
+    let bytes = std::fs::read(&scratch.path).expect("the store file");
+    std::fs::write(&scratch.path, &bytes[..bytes.len() / 2]).expect("cut short");
+    let error = Store::open(&scratch.path, NO_WAIT).err().expect("a cut-short store is refused");
+    assert!(error.to_string().contains("cut short"), "{error}");
+    assert_eq!(std::fs::read(&scratch.path).expect("left as it was").len(), bytes.len() / 2);
+    let fresh = Store::open_with(&scratch.path, NO_WAIT, Unusable::StartAfresh).expect("--init starts afresh");
+    assert_eq!(fresh.health("news").expect("health"), Health::default());
+    let folder = scratch.path.parent().expect("a folder");
+    let aside: Vec<_> = std::fs::read_dir(folder)
+        .expect("the folder")
+        .filter_map(Result::ok)
+        .filter(|entry| entry.file_name().to_string_lossy().starts_with("octofeed.db.unusable-"))
+        .collect();
+    assert_eq!(aside.len(), 1, "the old bytes are kept aside");
 }

@@ -28,7 +28,14 @@ fn fetcher(settings: FetchSettings) -> Fetcher {
 }
 
 fn request(url: &Url) -> Request<'_> {
-    Request { url, etag: None, last_modified: None, timeout: Duration::from_secs(5), robots: false }
+    Request {
+        url,
+        etag: None,
+        last_modified: None,
+        timeout: Duration::from_secs(5),
+        robots: false,
+        origin: Origin::Config,
+    }
 }
 
 fn at(server: &MockServer, path: &str) -> Url {

@@ -262,7 +262,7 @@ async fn preview(config: &Config, id: &str, json: bool) -> u8 {
         }
     };
     let base = source.listing_base(&page.url);
-    let listing = match extract::extract_listing(&page.text(), &base, &rules.select, None) {
+    let listing = match extract::extract_listing(&page.text(), &base, &rules.select, None, source.max_items_per_page) {
         Ok(listing) => listing,
         Err(error) => {
             eprintln!("error: {id}: {error}");
@@ -278,7 +278,7 @@ async fn preview(config: &Config, id: &str, json: bool) -> u8 {
     } else {
         print_preview_table(&normalized.items, source.timezone);
     }
-    for warning in &normalized.warnings {
+    for warning in listing.warnings.iter().chain(&normalized.warnings) {
         eprintln!("warning: {warning}");
     }
     OK

@@ -11,6 +11,7 @@ use url::Url;
 
 use crate::config::{Css, FieldRule, FieldRules, SelectRules};
 use crate::hygiene::{is_web_url, web_base};
+use crate::parse;
 use crate::text::{element_text, is_placeholder_src, sanitize_html};
 
 /// One item as found on the page, before normalization.
@@ -66,6 +67,8 @@ pub struct Listing {
     pub items: Vec<RawItem>,
     /// The next listing page, when pagination is configured and the page links one.
     pub next_page: Option<Url>,
+    /// What was wrong with the page but did not stop it (flattened nesting, items past the cap).
+    pub warnings: Vec<String>,
 }
 
 /// Why a page gave nothing.
@@ -78,30 +81,46 @@ pub enum ExtractError {
 static BASE: LazyLock<Selector> = LazyLock::new(|| Selector::parse("base[href]").expect("valid selector"));
 static ANCHOR: LazyLock<Selector> = LazyLock::new(|| Selector::parse("a[href]").expect("valid selector"));
 
-/// Extracts every item of a listing page. Fails when `item` matches nothing.
+/// Extracts the items of a listing page, at most `max_items` of them (the rest
+/// are dropped with a warning). Fails when `item` matches nothing.
 pub fn extract_listing(
     html: &str,
     page_url: &Url,
     rules: &SelectRules,
     next: Option<&Css>,
+    max_items: usize,
 ) -> Result<Listing, ExtractError> {
-    let document = Html::parse_document(html);
+    let parsed = parse::document(html);
+    let mut warnings: Vec<String> = parsed.warning(&format!("{page_url}")).into_iter().collect();
+    let document = parsed.html;
     let base = document_base(&document, page_url);
+    let mut matches = document.select(&rules.item.selector);
     let items: Vec<RawItem> =
-        document.select(&rules.item.selector).map(|element| extract_fields(element, &base, &rules.fields)).collect();
+        matches.by_ref().take(max_items).map(|element| extract_fields(element, &base, &rules.fields)).collect();
     if items.is_empty() {
         return Err(ExtractError::NoItems { selector: rules.item.text.clone(), url: page_url.clone() });
+    }
+    let more = matches.count();
+    if more > 0 {
+        warnings.push(format!(
+            "{page_url} has {} items: only the first {max_items} were read (raise `max_items_per_page` to read more)",
+            max_items + more
+        ));
     }
     let next_page = next.and_then(|css| {
         let element = document.select(&css.selector).next()?;
         link_of(element, "href", &base)
     });
-    Ok(Listing { items, next_page })
+    Ok(Listing { items, next_page, warnings })
 }
 
 /// Extracts the `detail` fields of an article page (the whole page is the item).
 pub fn extract_detail(html: &str, page_url: &Url, rules: &FieldRules) -> RawItem {
-    let document = Html::parse_document(html);
+    let parsed = parse::document(html);
+    if let Some(warning) = parsed.warning(&format!("{page_url}")) {
+        tracing::warn!("{warning}");
+    }
+    let document = parsed.html;
     let base = document_base(&document, page_url);
     extract_fields(document.root_element(), &base, rules)
 }

@@ -5,10 +5,11 @@
 
 mod document;
 
+use std::collections::HashSet;
+
 use document::EntryHints;
 
 use feed_rs::model::{Entry, FeedType, Link, Text};
-use scraper::Html;
 use url::Url;
 
 use crate::hygiene::{clean_item, web_base};
@@ -36,8 +37,9 @@ pub struct Ingested {
 const NO_ID: &str = "";
 
 /// Reads `bytes` fetched from `feed_url` into items, in feed order; entries with
-/// the same guid are one item (the first), entries without a title are skipped.
-pub fn ingest(bytes: &[u8], feed_url: &Url, source_id: &str) -> Result<Ingested, IngestError> {
+/// the same guid are one item (the first), entries without a title are skipped,
+/// entries past `max_items` are dropped with a warning.
+pub fn ingest(bytes: &[u8], feed_url: &Url, source_id: &str, max_items: usize) -> Result<Ingested, IngestError> {
     let parser = feed_rs::parser::Builder::new()
         .base_uri(Some(feed_url.as_str()))
         .sanitize_content(false)
@@ -53,8 +55,15 @@ pub fn ingest(bytes: &[u8], feed_url: &Url, source_id: &str) -> Result<Ingested,
         hints = vec![EntryHints { base: document_base, image: None }; feed.entries.len()];
     }
     let mut out = Ingested::default();
+    if feed.entries.len() > max_items {
+        let count = feed.entries.len();
+        out.warnings.push(format!(
+            "{source_id}: {feed_url} has {count} entries: only the first {max_items} were read (raise `max_items_per_page` to read more)"
+        ));
+    }
+    let mut guids: HashSet<String> = HashSet::new();
     let is_json = feed.feed_type == FeedType::JSON;
-    for (index, (mut entry, hints)) in feed.entries.into_iter().zip(hints).enumerate() {
+    for (index, (mut entry, hints)) in feed.entries.into_iter().zip(hints).take(max_items).enumerate() {
         if is_json {
             mark_attachments(&mut entry);
         }
@@ -63,7 +72,7 @@ pub fn ingest(bytes: &[u8], feed_url: &Url, source_id: &str) -> Result<Ingested,
             item
         });
         match item {
-            Some(item) if out.items.iter().any(|kept| kept.guid == item.guid) => {
+            Some(item) if !guids.insert(item.guid.clone()) => {
                 out.warnings.push(format!("{source_id}: duplicate entry \"{}\" ignored", item.title));
             }
             Some(item) => out.items.push(item),
@@ -150,7 +159,7 @@ fn plain(text: &Text) -> String {
     // RSS titles are often escaped twice ("Tom &amp; Jerry" after XML decoding):
     // text with markup or entities is read as HTML, as feed readers do.
     if text.content_type.to_string().contains("html") || text.content.contains(['<', '&']) {
-        let fragment = Html::parse_fragment(&text.content);
+        let fragment = crate::parse::fragment(&text.content);
         element_text(fragment.root_element())
     } else {
         clean_text(&text.content)

@@ -9,6 +9,7 @@
 //! Where things are:
 //! - [`config`]: the TOML config, read once into typed values, every error with file and line.
 //! - [`fetch`]: HTTP(S) and `file:` with limits, retries, robots.txt and charset decoding.
+//! - [`parse`]: HTML text into a tree in linear time, whatever its nesting.
 //! - [`extract`]: CSS selectors over a page give raw items; [`normalize`] makes them model items.
 //! - [`dates`]: date texts in five languages; [`identity`]: guids; [`text`]: text and HTML cleaning.
 //! - [`model`]: the news model shared by every stage; [`hygiene`]: what an item may carry (http(s) URLs,
@@ -32,6 +33,7 @@ pub mod import;
 pub mod ingest;
 pub mod model;
 pub mod normalize;
+pub mod parse;
 pub mod publish;
 pub mod refresh;
 pub mod run;

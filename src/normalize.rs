@@ -4,6 +4,8 @@
 //! Pure. Problems with single items are warnings, never errors: one bad item
 //! must not fail its source.
 
+use std::collections::{HashMap, HashSet};
+
 use chrono_tz::Tz;
 use url::Url;
 
@@ -24,13 +26,17 @@ pub struct Normalized {
 /// (same guid) into the first.
 pub fn normalize(raw_items: &[RawItem], source_id: &str, page_url: &Url, tz: Tz) -> Normalized {
     let mut out = Normalized::default();
+    let mut index_of_guid: HashMap<String, usize> = HashMap::with_capacity(raw_items.len());
     for (index, raw) in raw_items.iter().enumerate() {
         let Some(item) = to_item(raw, source_id, page_url, tz, &mut out.warnings, index) else {
             continue;
         };
-        match out.items.iter_mut().find(|kept| kept.guid == item.guid) {
-            Some(kept) => merge_into(kept, item),
-            None => out.items.push(item),
+        match index_of_guid.get(&item.guid) {
+            Some(&kept) => merge_into(&mut out.items[kept], item),
+            None => {
+                index_of_guid.insert(item.guid.clone(), out.items.len());
+                out.items.push(item);
+            }
         }
     }
     out
@@ -110,20 +116,16 @@ pub fn merge_into(kept: &mut Item, other: Item) {
 }
 
 fn dedup(values: &[String]) -> Vec<String> {
-    let mut out: Vec<String> = Vec::with_capacity(values.len());
-    for value in values {
-        if !out.contains(value) {
-            out.push(value.clone());
-        }
-    }
-    out
+    let mut seen: HashSet<&str> = HashSet::with_capacity(values.len());
+    values.iter().filter(|value| seen.insert(value.as_str())).cloned().collect()
 }
 
 /// Attachments, each once, typed by their extension.
 fn enclosures(found: &[(Url, String)]) -> Vec<Enclosure> {
     let mut out: Vec<Enclosure> = Vec::new();
+    let mut seen: HashSet<&Url> = HashSet::with_capacity(found.len());
     for (url, text) in found {
-        if out.iter().any(|e| e.url == url.as_str()) {
+        if !seen.insert(url) {
             continue;
         }
         out.push(Enclosure {

@@ -5,7 +5,7 @@
 //! Shared by `run` and `serve`. It publishes nothing: `run` decides which
 //! feeds to rewrite once the store says what changed.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
@@ -43,6 +43,9 @@ pub enum RefreshError {
     Feed(#[from] IngestError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Reading the page took longer than the source's whole time budget.
+    #[error("reading {url} took longer than {after:?}; raise the source's `timeout` or point it at a smaller page")]
+    TooSlow { url: Url, after: std::time::Duration },
 }
 
 /// What one refresh needs from its run.
@@ -57,10 +60,24 @@ pub struct RefreshContext<'a> {
 }
 
 impl RefreshContext<'_> {
-    fn store(&self) -> std::sync::MutexGuard<'_, Store> {
-        // A panic while holding the lock leaves SQLite consistent (transactions roll back).
-        self.store.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    /// Runs `work` on the store. SQLite calls block, so on a multi-threaded
+    /// runtime this worker's other tasks move elsewhere meanwhile: one source's
+    /// big transaction never stalls the fetches of the others.
+    fn with_store<T>(&self, work: impl FnOnce(&mut Store) -> T) -> T {
+        blocking(|| {
+            // A panic while holding the lock leaves SQLite consistent (transactions roll back).
+            let mut store = self.store.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            work(&mut store)
+        })
     }
+}
+
+/// Runs blocking `work` in place, telling a multi-threaded Tokio runtime to
+/// hand this worker's other tasks to another thread first; runs it plainly elsewhere.
+pub fn blocking<T>(work: impl FnOnce() -> T) -> T {
+    let multi_threaded = tokio::runtime::Handle::try_current()
+        .is_ok_and(|handle| handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+    if multi_threaded { tokio::task::block_in_place(work) } else { work() }
 }
 
 /// Refreshes `source`, recording success or failure in the store.
@@ -73,7 +90,7 @@ pub async fn refresh(ctx: &RefreshContext<'_>, source: &Source) -> Refresh {
         Ok(refresh) => refresh,
         Err(error) => {
             let message = failure_message(source, &error);
-            if let Err(store_error) = ctx.store().record_failure(&source.id, &message, ctx.now) {
+            if let Err(store_error) = ctx.with_store(|store| store.record_failure(&source.id, &message, ctx.now)) {
                 tracing::error!(source = %source.id, "cannot record the failure: {store_error}");
             }
             Refresh::Failed(error)
@@ -96,7 +113,7 @@ async fn refresh_html(ctx: &RefreshContext<'_>, source: &Source, rules: &HtmlRul
     let (observed, article_pending) = observe(ctx, source, rules, raw_items, &mut warnings).await?;
     // A failed article is retried next run: the listing must then be read again.
     let fetch_state = if article_pending { FetchState::default() } else { fetch_state };
-    let stats = ctx.store().apply(&source.id, &observed, &fetch_state, ctx.now)?;
+    let stats = ctx.with_store(|store| store.apply(&source.id, &observed, &fetch_state, ctx.now))?;
     Ok(Refresh::Updated { stats, warnings })
 }
 
@@ -104,15 +121,19 @@ async fn refresh_feed(ctx: &RefreshContext<'_>, source: &Source) -> Result<Refre
     let Some((page, fetch_state)) = fetch_if_changed(ctx, source, "").await? else {
         return Ok(Refresh::Unchanged);
     };
-    let ingested = ingest(&page.bytes, &page.url, &source.id)?;
-    drop(page);
-    let observed: Vec<Observed> = ingested
-        .items
-        .into_iter()
-        .map(|item| Observed { listing_hash: hex(&hash_parts(&[&format!("{item:?}")])), item })
-        .collect();
-    let stats = ctx.store().apply(&source.id, &observed, &fetch_state, ctx.now)?;
-    Ok(Refresh::Updated { stats, warnings: ingested.warnings })
+    let (id, max_items) = (source.id.clone(), source.max_items_per_page);
+    let (observed, warnings) = parse_off_thread(ctx, source, move || {
+        let ingested = ingest(&page.bytes, &page.url, &id, max_items)?;
+        let observed: Vec<Observed> = ingested
+            .items
+            .into_iter()
+            .map(|item| Observed { listing_hash: hex(&hash_parts(&[&format!("{item:?}")])), item })
+            .collect();
+        Ok::<_, IngestError>((observed, ingested.warnings))
+    })
+    .await??;
+    let stats = ctx.with_store(|store| store.apply(&source.id, &observed, &fetch_state, ctx.now))?;
+    Ok(Refresh::Updated { stats, warnings })
 }
 
 /// Fetches the source's page with the stored validators. A `304`, or a body
@@ -124,10 +145,10 @@ async fn fetch_if_changed(
     source: &Source,
     rules: &str,
 ) -> Result<Option<(Page, FetchState)>, RefreshError> {
-    let previous = ctx.store().fetch_state(&source.id)?;
+    let previous = ctx.with_store(|store| store.fetch_state(&source.id))?;
     let page = match fetch(ctx, source, &source.url, Origin::Config, Some(&previous)).await? {
         Fetched::NotModified => {
-            ctx.store().record_unchanged(&source.id, &previous, ctx.now)?;
+            ctx.with_store(|store| store.record_unchanged(&source.id, &previous, ctx.now))?;
             return Ok(None);
         }
         Fetched::Page(page) => page,
@@ -138,7 +159,7 @@ async fn fetch_if_changed(
         body_hash: Some(body_hash(&page.bytes, rules)),
     };
     if state.body_hash == previous.body_hash {
-        ctx.store().record_unchanged(&source.id, &state, ctx.now)?;
+        ctx.with_store(|store| store.record_unchanged(&source.id, &state, ctx.now))?;
         return Ok(None);
     }
     Ok(Some((page, state)))
@@ -184,9 +205,9 @@ async fn read_listing(
     let next_rule = rules.paginate.as_ref().map(|paginate| &paginate.next);
     let max_pages = rules.paginate.as_ref().map_or(1, |paginate| paginate.max_pages);
     let base = source.listing_base(&first.url);
-    let listing = extract_listing(ctx, first, base.clone(), &rules.select, next_rule).await?;
+    let listing = extract_listing(ctx, source, first, base.clone(), &rules.select, next_rule).await??;
     let mut items = listing.items;
-    let mut warnings = Vec::new();
+    let mut warnings = listing.warnings;
     let mut visited: HashSet<Url> = HashSet::from([source.url.clone(), base]);
     let mut next = listing.next_page;
     let mut pages = 1;
@@ -200,9 +221,10 @@ async fn read_listing(
         match fetch(ctx, source, &url, origin, None).await {
             Ok(Fetched::Page(page)) => {
                 let url = page.url.clone();
-                match extract_listing(ctx, page, url, &rules.select, next_rule).await {
+                match extract_listing(ctx, source, page, url, &rules.select, next_rule).await? {
                     Ok(listing) => {
                         items.extend(listing.items);
+                        warnings.extend(listing.warnings);
                         next = listing.next_page;
                     }
                     Err(error) => warnings.push(format!("{}: page {pages}: {error}", source.id)),
@@ -219,24 +241,33 @@ async fn read_listing(
 /// page and its parsed tree are dropped there, as soon as the items are out.
 async fn extract_listing(
     ctx: &RefreshContext<'_>,
+    source: &Source,
     page: Page,
     base: Url,
     select: &SelectRules,
     next: Option<&Css>,
-) -> Result<Listing, ExtractError> {
-    let (select, next) = (select.clone(), next.cloned());
-    parse_off_thread(ctx, move || extract::extract_listing(&page.text(), &base, &select, next.as_ref())).await
+) -> Result<Result<Listing, ExtractError>, RefreshError> {
+    let (select, next, max_items) = (select.clone(), next.cloned(), source.max_items_per_page);
+    parse_off_thread(ctx, source, move || {
+        extract::extract_listing(&page.text(), &base, &select, next.as_ref(), max_items)
+    })
+    .await
 }
 
-/// Runs `parse` on a blocking thread once a parse slot is free.
+/// Runs `parse` on a blocking thread once a parse slot is free, within the
+/// source's `timeout`: CPU work counts against a source's time as fetching
+/// does. A parse past it fails the source (its thread finishes on its own,
+/// bounded by the page-size and depth limits).
 async fn parse_off_thread<T: Send + 'static>(
     ctx: &RefreshContext<'_>,
+    source: &Source,
     parse: impl FnOnce() -> T + Send + 'static,
-) -> T {
+) -> Result<T, RefreshError> {
     let _slot = ctx.parse_slots.acquire().await.expect("the parse semaphore is never closed");
-    match tokio::task::spawn_blocking(parse).await {
-        Ok(parsed) => parsed,
-        Err(error) => std::panic::resume_unwind(error.into_panic()),
+    match tokio::time::timeout(source.timeout, tokio::task::spawn_blocking(parse)).await {
+        Ok(Ok(parsed)) => Ok(parsed),
+        Ok(Err(error)) => std::panic::resume_unwind(error.into_panic()),
+        Err(_) => Err(RefreshError::TooSlow { url: source.url.clone(), after: source.timeout }),
     }
 }
 
@@ -255,7 +286,8 @@ async fn observe(
     warnings: &mut Vec<String>,
 ) -> Result<(Vec<Observed>, bool), RefreshError> {
     let home = source.home_page();
-    let mut observed = Vec::with_capacity(raw_items.len());
+    let mut observed: Vec<Observed> = Vec::with_capacity(raw_items.len());
+    let mut index_of_guid: HashMap<String, usize> = HashMap::with_capacity(raw_items.len());
     let mut any_pending = false;
     for raw in raw_items {
         let mut listing_hash = hex(&hash_parts(&[&format!("{raw:?}")]));
@@ -265,14 +297,15 @@ async fn observe(
             continue;
         };
         // Two items on one page with the same guid are one item: the first, filled by the others.
-        if let Some(seen) = observed.iter_mut().find(|seen: &&mut Observed| seen.item.guid == listed.guid) {
-            merge_into(&mut seen.item, listed);
+        if let Some(&index) = index_of_guid.get(&listed.guid) {
+            merge_into(&mut observed[index].item, listed);
             continue;
         }
+        index_of_guid.insert(listed.guid.clone(), observed.len());
         let item = match (&rules.detail, raw.link.clone()) {
             (Some(detail), Some(link)) => {
                 // The store is locked only for this look-up, never across the article fetch.
-                let stored = ctx.store().stored_item(&source.id, &listed.guid)?;
+                let stored = ctx.with_store(|store| store.stored_item(&source.id, &listed.guid))?;
                 match stored {
                     Some((stored, hash)) if hash == listing_hash => stored.item,
                     _ => match with_detail(ctx, source, detail, raw, &link, warnings).await {
@@ -312,7 +345,14 @@ async fn with_detail(
         }
     };
     let detail = detail.clone();
-    let article = parse_off_thread(ctx, move || extract::extract_detail(&page.text(), &page.url, &detail)).await;
+    let article =
+        match parse_off_thread(ctx, source, move || extract::extract_detail(&page.text(), &page.url, &detail)).await {
+            Ok(article) => article,
+            Err(error) => {
+                warnings.push(format!("{}: article kept with its listing fields: {error}", source.id));
+                return None;
+            }
+        };
     let merged = raw.overlaid_with(article);
     let normalized = normalize(&[merged], &source.id, source.home_page(), source.timezone);
     warnings.extend(normalized.warnings);

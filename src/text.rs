@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use std::sync::LazyLock;
 
 use ego_tree::iter::Edge;
-use scraper::{ElementRef, Html, Node, Selector};
+use scraper::{ElementRef, Node, Selector};
 use url::Url;
 
 /// Elements after which a reader sees a break, so their texts must not run together.
@@ -137,7 +137,7 @@ pub fn sanitize_html(html: &str, base: &Url) -> String {
         .url_schemes(std::collections::HashSet::from(["http", "https", "mailto"]))
         .url_relative(ammonia::UrlRelative::Custom(Box::new(WebLinks(base.clone()))))
         .link_rel(Some("noopener noreferrer"))
-        .clean(&unlazy_images(html))
+        .clean(&unlazy_images(&crate::parse::flattened(html)))
         .to_string();
     let cleaned: String = cleaned.chars().filter(|&c| is_xml_char(c)).collect();
     cleaned.trim().to_string()
@@ -170,7 +170,7 @@ fn unlazy_images(html: &str) -> Cow<'_, str> {
     if !html.contains("data-src") {
         return Cow::Borrowed(html);
     }
-    let fragment = Html::parse_fragment(html);
+    let fragment = crate::parse::fragment(html);
     let lazy: Vec<(String, String)> = fragment
         .select(&LAZY_IMAGE)
         .filter(|img| img.value().attr("src").is_none_or(is_placeholder_src))
@@ -204,6 +204,7 @@ fn eager_img(img: ElementRef) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use scraper::Html;
 
     fn text_of(html: &str) -> String {
         let document = Html::parse_fragment(html);

@@ -6,6 +6,7 @@ mod feeds_kit;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
+use octofeed::config::DEFAULT_MAX_ITEMS_PER_PAGE;
 use octofeed::ingest::{Ingested, ingest};
 use octofeed::model::Item;
 use serde::Deserialize;
@@ -33,7 +34,8 @@ fn manifest() -> Vec<Case> {
 fn read(file: &str) -> Ingested {
     let case = manifest().into_iter().find(|case| case.file == file).expect("file in manifest");
     let bytes = std::fs::read(feeds_dir().join(file)).expect("fixture");
-    ingest(&bytes, &Url::parse(&case.url).unwrap(), "wild").unwrap_or_else(|error| panic!("{file}: {error}"))
+    ingest(&bytes, &Url::parse(&case.url).unwrap(), "wild", DEFAULT_MAX_ITEMS_PER_PAGE)
+        .unwrap_or_else(|error| panic!("{file}: {error}"))
 }
 
 fn only(file: &str) -> Item {
@@ -54,7 +56,7 @@ fn utc(text: &str) -> DateTime<Utc> {
 fn check(case: &Case) -> Option<String> {
     let bytes = std::fs::read(feeds_dir().join(&case.file)).expect("fixture");
     let url = Url::parse(&case.url).unwrap();
-    match (ingest(&bytes, &url, "wild"), case.readable) {
+    match (ingest(&bytes, &url, "wild", DEFAULT_MAX_ITEMS_PER_PAGE), case.readable) {
         (Ok(out), true) => {
             if out.items.len() != case.items {
                 return Some(format!("{} items, expected {}", out.items.len(), case.items));
@@ -318,14 +320,14 @@ fn content_is_sanitized() {
 fn an_unreadable_feed_is_an_error_naming_its_url_and_the_problem() {
     let url = Url::parse("https://wild.example.net/broken/feed").unwrap();
     let bytes = std::fs::read(feeds_dir().join("broken/truncated-mid-item.xml")).unwrap();
-    let error = ingest(&bytes, &url, "wild").unwrap_err();
+    let error = ingest(&bytes, &url, "wild", DEFAULT_MAX_ITEMS_PER_PAGE).unwrap_err();
     assert_eq!(error.url, url);
     let message = error.to_string();
     assert!(
         message.starts_with("https://wild.example.net/broken/feed is not a readable RSS, Atom or JSON feed: "),
         "{message}"
     );
-    let html = ingest(b"<html><body>404</body></html>", &url, "wild").unwrap_err();
+    let html = ingest(b"<html><body>404</body></html>", &url, "wild", DEFAULT_MAX_ITEMS_PER_PAGE).unwrap_err();
     assert!(html.reason.contains("no feed") || html.reason.contains("root"), "{}", html.reason);
 }
 

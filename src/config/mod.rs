@@ -173,7 +173,8 @@ impl SourceSettings {
 const DEFAULT_INTERVAL: Duration = Duration::from_secs(6 * 3600);
 const DEFAULT_MAX_ITEMS: usize = 100;
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
-const DEFAULT_MAX_ITEMS_PER_PAGE: usize = 5_000;
+/// Entries read from one page or feed when `max_items_per_page` is not set.
+pub const DEFAULT_MAX_ITEMS_PER_PAGE: usize = 5_000;
 
 /// The bounds every number and duration is checked against at load, so no value
 /// that `check` accepts can overflow a clock, a semaphore or a loop later.

@@ -71,7 +71,8 @@ pub fn parse_config(text: &str) -> Config {
 pub fn extract_source(config: &Config, id: &str, html: &str) -> (usize, Normalized) {
     let source = config.source(id).unwrap_or_else(|| panic!("no source {id}"));
     let SourceKind::Html(rules) = &source.kind else { panic!("{id} is not an html source") };
-    let listing = extract_listing(html, source.home_page(), &rules.select, None).expect("items on the page");
+    let listing = extract_listing(html, source.home_page(), &rules.select, None, source.max_items_per_page)
+        .expect("items on the page");
     let raw = listing.items.len();
     (raw, normalize(&listing.items, &source.id, source.home_page(), source.timezone))
 }

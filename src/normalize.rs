@@ -11,7 +11,7 @@ use url::Url;
 
 use crate::dates::parse_date;
 use crate::extract::RawItem;
-use crate::hygiene::clean_item;
+use crate::hygiene::{clean_item, is_web_url};
 use crate::identity::{guid_from_fields, guid_from_link};
 use crate::model::{Enclosure, Item};
 
@@ -61,7 +61,8 @@ fn to_item(
         }
         parsed
     });
-    let (link, guid) = match &raw.link {
+    // A link that may not be published (a saved page's `file:` link) is no identity either.
+    let (link, guid) = match raw.link.as_ref().filter(|link| is_web_url(link)) {
         Some(link) => (link.to_string(), guid_from_link(link)),
         None => {
             let guid = guid_from_fields(source_id, &title, raw.date.as_deref());

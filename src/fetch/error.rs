@@ -100,25 +100,19 @@ impl FetchError {
     /// for the rest, which the caller sorts by reqwest's own kinds.
     pub(super) fn classify(url: &Url, error: &reqwest::Error) -> Option<FetchError> {
         let url = url.clone();
-        let mut current: Option<&(dyn std::error::Error + 'static)> = Some(error);
-        while let Some(error) = current {
-            // An `io::Error`'s `source()` skips the error it wraps: look inside it too.
-            let wrapped = error.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()).map(|inner| inner as _);
-            for candidate in std::iter::once(error).chain(wrapped) {
-                if let Some(refused) = candidate.downcast_ref::<PrivateAddress>() {
-                    return Some(FetchError::from_private(&url, refused.clone()));
-                }
-                if let Some(refused) = candidate.downcast_ref::<RedirectRefused>() {
-                    return Some(FetchError::RedirectRefused { url, to: refused.to.clone() });
-                }
-                if let Some(tls) = candidate.downcast_ref::<rustls::Error>() {
-                    return Some(FetchError::Tls { url, reason: tls.to_string() });
-                }
-                if candidate.downcast_ref::<hyper::Error>().is_some_and(hyper::Error::is_parse_too_large) {
-                    return Some(FetchError::HeadTooLarge { url });
-                }
+        for candidate in chain(error) {
+            if let Some(refused) = candidate.downcast_ref::<PrivateAddress>() {
+                return Some(FetchError::from_private(&url, refused.clone()));
             }
-            current = error.source();
+            if let Some(refused) = candidate.downcast_ref::<RedirectRefused>() {
+                return Some(FetchError::RedirectRefused { url, to: refused.to.clone() });
+            }
+            if let Some(tls) = candidate.downcast_ref::<rustls::Error>() {
+                return Some(FetchError::Tls { url, reason: tls.to_string() });
+            }
+            if candidate.downcast_ref::<hyper::Error>().is_some_and(hyper::Error::is_parse_too_large) {
+                return Some(FetchError::HeadTooLarge { url });
+            }
         }
         None
     }
@@ -144,6 +138,21 @@ pub(super) struct RedirectRefused {
 #[derive(Debug, thiserror::Error)]
 #[error("too many redirects")]
 pub(super) struct TooManyRedirects;
+
+/// Every error in `error`'s chain, outermost first. An `io::Error`'s `source()`
+/// skips the error it wraps, so wrapped errors are walked into as well.
+fn chain<'e>(error: &'e (dyn std::error::Error + 'static)) -> Vec<&'e (dyn std::error::Error + 'static)> {
+    let mut found = Vec::new();
+    let mut current = Some(error);
+    while let Some(error) = current {
+        found.push(error);
+        current = match error.downcast_ref::<std::io::Error>().and_then(std::io::Error::get_ref) {
+            Some(wrapped) => Some(wrapped as &(dyn std::error::Error + 'static)),
+            None => error.source(),
+        };
+    }
+    found
+}
 
 /// The innermost message of an error chain, e.g. "Connection refused (os error 111)"
 /// rather than reqwest's "error sending request for url (...)".

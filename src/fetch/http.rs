@@ -63,6 +63,12 @@ impl Inner {
         }
         if !status.is_success() {
             log_response(req.url, status, 0, started);
+            if let Some(to) = unfollowed_redirect(&response) {
+                return Err(Failure {
+                    error: FetchError::RedirectRefused { url: req.url.clone(), to },
+                    retry_after: None,
+                });
+            }
             return Err(status_failure(&response));
         }
         let page = self.read_page(response, deadline).await?;
@@ -144,6 +150,15 @@ fn conditional_headers(req: &Request<'_>) -> HeaderMap {
         }
     }
     headers
+}
+
+/// Where a redirect that came back unfollowed pointed: one the client could not
+/// follow (a `Location` such as `file:///etc/passwd` is no HTTP address at all).
+fn unfollowed_redirect(response: &Response) -> Option<String> {
+    if !response.status().is_redirection() || response.status() == StatusCode::NOT_MODIFIED {
+        return None;
+    }
+    header_text(response.headers(), &reqwest::header::LOCATION)
 }
 
 /// A non-success status, named with the URL that gave it (after redirects).

@@ -216,13 +216,16 @@ impl Config {
 
     /// Reads and checks the config at `path` as `options` say.
     pub fn load_with(path: &Path, options: LoadOptions) -> Result<Config, ConfigErrors> {
-        let text = std::fs::read_to_string(path).map_err(|error| {
-            ConfigErrors(vec![ConfigError {
-                file: path.to_path_buf(),
-                line: 0,
-                column: 0,
-                message: format!("cannot read config: {error}"),
-            }])
+        let error_at = |line: usize, column: usize, message: String| {
+            ConfigErrors(vec![ConfigError { file: path.to_path_buf(), line, column, message }])
+        };
+        let bytes = std::fs::read(path).map_err(|error| error_at(0, 0, format!("cannot read config: {error}")))?;
+        let text = String::from_utf8(bytes).map_err(|error| {
+            let valid = &error.as_bytes()[..error.utf8_error().valid_up_to()];
+            let line = valid.iter().filter(|&&byte| byte == b'\n').count() + 1;
+            let column =
+                valid.len() - valid.iter().rposition(|&byte| byte == b'\n').map_or(0, |newline| newline + 1) + 1;
+            error_at(line, column, "the config is not valid UTF-8 here: save it as UTF-8".into())
         })?;
         Config::parse_with(path, &text, options)
     }

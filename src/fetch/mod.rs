@@ -196,7 +196,7 @@ impl Fetcher {
                     .map_err(|refused| FetchError::from_private(req.url, refused))?;
                 self.inner.fetch_http(req).await
             }
-            ("file", Origin::Config) => read_file(req.url).await,
+            ("file", Origin::Config) => read_file(req.url, self.inner.settings.max_body).await,
             ("file", Origin::Page) => Err(FetchError::LocalFileRefused { url: req.url.clone() }),
             _ => Err(FetchError::UnsupportedScheme { url: req.url.clone() }),
         }
@@ -250,14 +250,21 @@ impl Inner {
     }
 }
 
-/// Reads a `file:` URL; no limits, robots or headers apply.
-async fn read_file(url: &Url) -> Result<Fetched, FetchError> {
+/// Reads a `file:` URL, at most `max_body` bytes of it (`file:/dev/zero` never
+/// ends); no robots or headers apply.
+async fn read_file(url: &Url, max_body: u64) -> Result<Fetched, FetchError> {
+    use tokio::io::AsyncReadExt;
     let file_error = |path: PathBuf, error| FetchError::File { url: url.clone(), path, error };
     let path = url.to_file_path().map_err(|()| {
         let error = std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a local file path");
         file_error(PathBuf::from(url.path()), error)
     })?;
-    let bytes = tokio::fs::read(&path).await.map_err(|error| file_error(path.clone(), error))?;
+    let file = tokio::fs::File::open(&path).await.map_err(|error| file_error(path.clone(), error))?;
+    let mut bytes = Vec::new();
+    file.take(max_body + 1).read_to_end(&mut bytes).await.map_err(|error| file_error(path.clone(), error))?;
+    if bytes.len() as u64 > max_body {
+        return Err(FetchError::TooLarge { url: url.clone(), limit: max_body });
+    }
     debug!(url = %url, bytes = bytes.len(), "read file");
     Ok(Fetched::Page(Page { url: url.clone(), bytes, content_type: None, etag: None, last_modified: None }))
 }

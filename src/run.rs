@@ -183,7 +183,7 @@ impl Runner {
             let health = self.store().health(&source.id)?;
             let report = source_report(source, outcome, health);
             if self.long_lived && report.status != Status::Failed {
-                let early = publish_sources(config, &mut self.store(), std::iter::once(source));
+                let early = publish_early(config, &mut self.store(), source);
                 if let Err(error) = early {
                     publish_error.get_or_insert(error.to_string());
                 }
@@ -277,17 +277,18 @@ pub fn publish_changed(config: &Config, store: &mut Store, failed: &HashSet<&str
     Ok(batch.written)
 }
 
-/// Publishes the feeds of `sources` that changed (or whose files are missing),
-/// and nothing else; returns the files written.
-fn publish_sources<'c>(
-    config: &Config,
-    store: &mut Store,
-    sources: impl Iterator<Item = &'c Source>,
-) -> Result<usize, RunError> {
-    let mut batch = Batch { pending: Vec::with_capacity(WRITERS), written: 0, any: false };
-    batch.add_sources(config, store, sources)?;
+/// Publishes `source`'s feeds if they changed (or are missing), and a first
+/// `index.html` and `feeds.opml` if there are none yet, so a server that has
+/// just started serves something as soon as one source is done.
+fn publish_early(config: &Config, store: &mut Store, source: &Source) -> Result<(), RunError> {
+    let mut batch = Batch { pending: Vec::with_capacity(1), written: 0, any: false };
+    batch.add_sources(config, store, std::iter::once(source))?;
     batch.flush(&config.site.output_dir, store)?;
-    Ok(batch.written)
+    let output = &config.site.output_dir;
+    if !output.join("index.html").exists() || !output.join("feeds.opml").exists() {
+        write_index_and_opml(config, store)?;
+    }
+    Ok(())
 }
 
 fn needs_publish(

@@ -67,7 +67,7 @@ async fn start() -> Server {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = oneshot::channel::<()>();
-    let state = ServeState { config: Arc::new(config), runner };
+    let state = ServeState::new(config, runner);
     let task = tokio::spawn(serve(listener, state, async {
         let _ = stopped.await;
     }));

@@ -1,0 +1,163 @@
+//! Serve: the long-running mode. A scheduler refreshes each source on its own
+//! interval (the same `Runner::run` as `octofeed run`, publishing each source's
+//! feeds as soon as it is done), and an HTTP server hands out the published
+//! files the way feed readers like: right `Content-Type`, `ETag`,
+//! `Last-Modified`, `304`s and gzip, from memory.
+//!
+//! Where things are: [`routes`] says which paths exist and answers them;
+//! [`files`] holds the published files in memory; [`listen`] is the
+//! connection handling (timeouts, limits, shutdown).
+
+mod files;
+mod listen;
+mod routes;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::config::Config;
+use crate::run::{RunOptions, Runner, Status};
+
+pub use files::{PublishedFiles, ServedFile};
+pub use listen::Limits;
+pub use routes::router;
+
+/// What the HTTP handlers share.
+#[derive(Clone)]
+pub struct ServeState {
+    pub config: Arc<Config>,
+    pub runner: Arc<Runner>,
+    pub files: Arc<PublishedFiles>,
+}
+
+impl ServeState {
+    /// The state of a server over `config`'s output folder.
+    pub fn new(config: Config, runner: Arc<Runner>) -> ServeState {
+        let files = Arc::new(PublishedFiles::new(config.site.output_dir.clone()));
+        ServeState { config: Arc::new(config), runner, files }
+    }
+}
+
+/// `octofeed serve`: binds `listen`, serves until SIGINT/SIGTERM, returns the exit code.
+pub async fn serve_command(config: Config, listen: &str) -> u8 {
+    let runner = match Runner::open_long_lived(&config) {
+        Ok(runner) => Arc::new(runner),
+        Err(error) => {
+            eprintln!("error: {error}");
+            return crate::commands::FAILED;
+        }
+    };
+    let listener = match TcpListener::bind(listen).await {
+        Ok(listener) => listener,
+        Err(error) => {
+            eprintln!("error: cannot listen on {listen}: {error}");
+            return crate::commands::USAGE;
+        }
+    };
+    let shutdown = match shutdown_signal() {
+        Ok(shutdown) => shutdown,
+        Err(error) => {
+            eprintln!("error: cannot listen for signals: {error}");
+            return crate::commands::FAILED;
+        }
+    };
+    let address = listener.local_addr().map_or_else(|_| listen.to_string(), |address| address.to_string());
+    eprintln!("serving {} on http://{address}/", config.site.output_dir.display());
+    match serve_with(listener, ServeState::new(config, runner), Limits::for_this_process(), shutdown).await {
+        Ok(()) => crate::commands::OK,
+        Err(error) => {
+            eprintln!("error: {error}");
+            crate::commands::FAILED
+        }
+    }
+}
+
+/// Runs the scheduler and the HTTP server until `shutdown` completes; then
+/// lets the refresh in progress finish its writes and returns.
+pub async fn serve(
+    listener: TcpListener,
+    state: ServeState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    serve_with(listener, state, Limits::for_this_process(), shutdown).await
+}
+
+/// [`serve`] with the connection limits given.
+pub async fn serve_with(
+    listener: TcpListener,
+    state: ServeState,
+    limits: Limits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let scheduler = tokio::spawn(schedule(state.clone(), stop_rx.clone()));
+    let server = tokio::spawn(listen::serve_http(listener, router(state), limits, stop_rx));
+    shutdown.await;
+    let _ = stop_tx.send(true);
+    if let Err(error) = scheduler.await {
+        tracing::error!("scheduler ended abnormally: {error}");
+    }
+    server.await.map_err(std::io::Error::other)?
+}
+
+/// Refreshes due sources until told to stop; a refresh in progress is finished first.
+async fn schedule(state: ServeState, mut stop: watch::Receiver<bool>) {
+    let config = &state.config;
+    let mut next_due: HashMap<&str, chrono::DateTime<Utc>> =
+        config.sources.iter().map(|source| (source.id.as_str(), Utc::now())).collect();
+    loop {
+        let now = Utc::now();
+        let due: Vec<String> = next_due.iter().filter(|(_, at)| **at <= now).map(|(id, _)| id.to_string()).collect();
+        if !due.is_empty() {
+            let options = RunOptions { only: due.clone(), now };
+            match state.runner.run(config, &options, |_| {}).await {
+                Ok(report) => {
+                    for source in report.sources.iter().filter(|source| source.status == Status::Failed) {
+                        tracing::warn!("{}", source.error.as_deref().unwrap_or("failed"));
+                    }
+                }
+                Err(error) => tracing::error!("refresh failed: {error}"),
+            }
+            for source in config.sources.iter().filter(|source| due.contains(&source.id)) {
+                let interval = chrono::Duration::from_std(source.interval).unwrap_or(chrono::Duration::hours(6));
+                next_due.insert(source.id.as_str(), now + interval);
+            }
+        }
+        let wake = next_due.values().min().copied().unwrap_or(now + chrono::Duration::hours(1));
+        let sleep = (wake - Utc::now()).to_std().unwrap_or(Duration::ZERO);
+        tokio::select! {
+            _ = tokio::time::sleep(sleep) => {}
+            _ = stop.wait_for(|stop| *stop) => return,
+        }
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM. The handlers are installed when this is
+/// called, not when the future is first polled, so a signal that arrives right
+/// after start-up is not lost.
+fn shutdown_signal() -> std::io::Result<impl Future<Output = ()> + Send + 'static> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut terminate = signal(SignalKind::terminate())?;
+        let mut interrupt = signal(SignalKind::interrupt())?;
+        Ok(async move {
+            tokio::select! {
+                _ = terminate.recv() => {}
+                _ = interrupt.recv() => {}
+            }
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+    }
+}

@@ -14,23 +14,26 @@ use std::sync::{Arc, RwLock};
 use std::time::SystemTime;
 
 use axum::body::Bytes;
+use axum::http::HeaderValue;
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use sha2::{Digest, Sha256};
 
 use crate::identity::hex;
 
-/// One published file as it is served.
+/// One published file as it is served, its headers ready to send.
 #[derive(Debug)]
 pub struct ServedFile {
     pub identity: Bytes,
     /// The gzip-compressed bytes, when compressing makes them smaller.
     pub gzip: Option<Bytes>,
     /// Strong ETag of the identity bytes (`"…"`).
-    pub etag: String,
+    pub etag: HeaderValue,
     /// Strong ETag of the gzip bytes (`"…-gz"`), distinct as RFC 9110 asks.
-    pub etag_gzip: String,
+    pub etag_gzip: HeaderValue,
     pub modified: SystemTime,
+    /// `modified` as an HTTP date.
+    pub last_modified: HeaderValue,
     /// What the file was read as: its length and modification time.
     stamp: (u64, SystemTime),
 }
@@ -70,12 +73,14 @@ impl ServedFile {
     fn new(bytes: Vec<u8>, stamp: (u64, SystemTime)) -> ServedFile {
         let tag = hex(&Sha256::digest(&bytes))[..20].to_owned();
         let gzip = gzip(&bytes).filter(|compressed| compressed.len() < bytes.len()).map(Bytes::from);
+        let header = |text: String| HeaderValue::from_str(&text).expect("hex digits and a date are header-safe");
         ServedFile {
             identity: Bytes::from(bytes),
             gzip,
-            etag: format!("\"{tag}\""),
-            etag_gzip: format!("\"{tag}-gz\""),
+            etag: header(format!("\"{tag}\"")),
+            etag_gzip: header(format!("\"{tag}-gz\"")),
             modified: stamp.1,
+            last_modified: header(httpdate::fmt_http_date(stamp.1)),
             stamp,
         }
     }

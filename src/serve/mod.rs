@@ -34,13 +34,16 @@ pub struct ServeState {
     pub config: Arc<Config>,
     pub runner: Arc<Runner>,
     pub files: Arc<PublishedFiles>,
+    /// Request path → (file under the output folder, content type).
+    paths: Arc<HashMap<String, (String, &'static str)>>,
 }
 
 impl ServeState {
     /// The state of a server over `config`'s output folder.
     pub fn new(config: Config, runner: Arc<Runner>) -> ServeState {
         let files = Arc::new(PublishedFiles::new(config.site.output_dir.clone()));
-        ServeState { config: Arc::new(config), runner, files }
+        let paths = Arc::new(routes::published_paths(&config));
+        ServeState { config: Arc::new(config), runner, files, paths }
     }
 }
 

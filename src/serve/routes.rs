@@ -6,65 +6,62 @@
 //! encoding, `Last-Modified`, `Vary: Accept-Encoding`, gzip when the client
 //! accepts it, and `304` when the client's copy is current.
 
+use std::collections::HashMap;
 use std::time::SystemTime;
 
 use axum::Router;
-use axum::extract::{Path as UrlPath, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 use super::ServeState;
 use super::files::ServedFile;
+use crate::config::Config;
 
-/// The HTTP routes.
+/// The HTTP routes: health, metrics, and the published files (looked up in
+/// the table [`ServeState::new`] builds, so a request costs no search).
 pub fn router(state: ServeState) -> Router {
     Router::new()
-        .route("/", get(index))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
-        .route("/{file}", get(top_file))
-        .route("/{id}/{file}", get(feed_file))
+        .fallback(get(published_file))
         .with_state(state)
 }
 
-async fn index(State(state): State<ServeState>, headers: HeaderMap) -> Response {
-    send_file(&state, "index.html", &headers)
-}
-
-async fn top_file(State(state): State<ServeState>, UrlPath(file): UrlPath<String>, headers: HeaderMap) -> Response {
-    match file.as_str() {
-        "index.html" | "feeds.opml" => send_file(&state, &file, &headers),
-        _ => StatusCode::NOT_FOUND.into_response(),
+/// Every path that serves a published file, with that file's path under the
+/// output folder and its content type: `/` and `/index.html`, `/feeds.opml`,
+/// and each source's and channel's feed files.
+pub(super) fn published_paths(config: &Config) -> HashMap<String, (String, &'static str)> {
+    let html = "text/html; charset=utf-8";
+    let mut paths = HashMap::from([
+        ("/".to_owned(), ("index.html".to_owned(), html)),
+        ("/index.html".to_owned(), ("index.html".to_owned(), html)),
+        ("/feeds.opml".to_owned(), ("feeds.opml".to_owned(), "text/x-opml; charset=utf-8")),
+    ]);
+    let ids = config.sources.iter().map(|source| &source.id).chain(config.channels.iter().map(|channel| &channel.id));
+    for id in ids {
+        for (file, content_type) in [
+            ("rss.xml", "application/rss+xml; charset=utf-8"),
+            ("atom.xml", "application/atom+xml; charset=utf-8"),
+            ("feed.json", "application/feed+json; charset=utf-8"),
+        ] {
+            paths.insert(format!("/{id}/{file}"), (format!("{id}/{file}"), content_type));
+        }
     }
+    paths
 }
 
-async fn feed_file(
-    State(state): State<ServeState>,
-    UrlPath((id, file)): UrlPath<(String, String)>,
-    headers: HeaderMap,
-) -> Response {
-    let known = state.config.sources.iter().any(|source| source.id == id)
-        || state.config.channels.iter().any(|channel| channel.id == id);
-    if !known || !matches!(file.as_str(), "rss.xml" | "atom.xml" | "feed.json") {
-        return StatusCode::NOT_FOUND.into_response();
-    }
-    send_file(&state, &format!("{id}/{file}"), &headers)
-}
-
-fn content_type(path: &str) -> &'static str {
-    match path.rsplit('/').next().unwrap_or(path) {
-        "rss.xml" => "application/rss+xml; charset=utf-8",
-        "atom.xml" => "application/atom+xml; charset=utf-8",
-        "feed.json" => "application/feed+json; charset=utf-8",
-        "feeds.opml" => "text/x-opml; charset=utf-8",
-        _ => "text/html; charset=utf-8",
+async fn published_file(State(state): State<ServeState>, uri: Uri, headers: HeaderMap) -> Response {
+    match state.paths.get(uri.path()) {
+        Some((relative, content_type)) => send_file(&state, relative, content_type, &headers),
+        None => StatusCode::NOT_FOUND.into_response(),
     }
 }
 
 /// A published file with validators, gzipped when the client accepts it; `304`
 /// when the client's copy is current.
-fn send_file(state: &ServeState, relative: &str, headers: &HeaderMap) -> Response {
+fn send_file(state: &ServeState, relative: &str, content_type: &'static str, headers: &HeaderMap) -> Response {
     let Some(file) = state.files.get(relative) else {
         return (StatusCode::NOT_FOUND, "not published yet\n").into_response();
     };
@@ -76,7 +73,7 @@ fn send_file(state: &ServeState, relative: &str, headers: &HeaderMap) -> Respons
         let body = gzip.unwrap_or(&file.identity).clone();
         let mut response = body.into_response();
         let response_headers = response.headers_mut();
-        response_headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type(relative)));
+        response_headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
         if gzip.is_some() {
             response_headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
         }
@@ -85,12 +82,8 @@ fn send_file(state: &ServeState, relative: &str, headers: &HeaderMap) -> Respons
     let response_headers = response.headers_mut();
     response_headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
     response_headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
-    if let Ok(value) = HeaderValue::from_str(etag) {
-        response_headers.insert(header::ETAG, value);
-    }
-    if let Ok(value) = HeaderValue::from_str(&httpdate::fmt_http_date(file.modified)) {
-        response_headers.insert(header::LAST_MODIFIED, value);
-    }
+    response_headers.insert(header::ETAG, etag.clone());
+    response_headers.insert(header::LAST_MODIFIED, file.last_modified.clone());
     response
 }
 

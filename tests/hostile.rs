@@ -3,6 +3,7 @@
 //! oversized or deeply nested content, a flood of entries) and checks that the
 //! run refuses it, says so, and publishes nothing of it. Local servers only.
 
+mod common;
 mod fetch_kit;
 
 use std::io::{Read, Write};
@@ -42,19 +43,20 @@ async fn redirect(server: &MockServer, route: &str, to: &str) {
 /// Every file `run` published, concatenated: what a subscriber could see.
 fn everything_published(site: &Site) -> String {
     let public = site.dir.path().join("public");
-    let mut all = String::new();
-    let mut pending = vec![public];
-    while let Some(folder) = pending.pop() {
-        for entry in std::fs::read_dir(&folder).expect("the output folder") {
-            let path = entry.expect("an entry").path();
-            if path.is_dir() {
-                pending.push(path);
-            } else {
-                all.push_str(&std::fs::read_to_string(&path).expect("a published file"));
-            }
-        }
+    let files = common::files_under(&public);
+    files.iter().map(|file| std::fs::read_to_string(public.join(file)).expect("a published file")).collect()
+}
+
+/// A site whose one source, `saved`, reads the first of `pages` (file name, HTML)
+/// saved together in a folder of their own (returned, to keep), with `tables` added.
+fn saved_site(pages: &[(&str, String)], tables: &str) -> (tempfile::TempDir, Site) {
+    let folder = tempfile::tempdir().expect("a folder");
+    for (name, html) in pages {
+        std::fs::write(folder.path().join(name), html).expect("a saved page");
     }
-    all
+    let first = folder.path().join(pages[0].0);
+    let toml = format!("{}{}{tables}", site_table(""), source("saved", &format!("file:{}", first.display()), ""));
+    (folder, Site::new(&toml))
 }
 
 /// A TCP listener on `address` that counts the connections it is offered and answers none.
@@ -74,15 +76,8 @@ fn counting_listener(address: &str) -> (u16, Arc<AtomicUsize>) {
 
 #[tokio::test]
 async fn an_article_link_to_etc_passwd_on_a_saved_page_is_refused() {
-    let dir = tempfile::tempdir().expect("a folder");
-    let listing = dir.path().join("listing.html");
-    std::fs::write(&listing, page("", &item("Leak", "file:///etc/passwd"))).expect("the saved page");
-    let toml = format!(
-        "{}{}[source.detail]\ncontent = \"body\"\n",
-        site_table(""),
-        source("saved", &format!("file:{}", listing.display()), "")
-    );
-    let site = Site::new(&toml);
+    let pages = [("listing.html", page("", &item("Leak", "file:///etc/passwd")))];
+    let (_pages, site) = saved_site(&pages, "[source.detail]\ncontent = \"body\"\n");
     let run = site.run().await;
     let saved = report(&run, "saved");
     assert_eq!(saved.status, Status::Ok, "{saved:?}");
@@ -97,7 +92,8 @@ async fn an_article_link_to_etc_passwd_on_a_saved_page_is_refused() {
 async fn a_file_link_on_a_web_page_is_never_followed_or_published() {
     let server = MockServer::start().await;
     let items = item("Leak", "file:///etc/passwd") + &item("Zero", "file:///dev/zero");
-    serve(&server, "/news", page("", &items)).await;
+    let next = "<a class=\"next\" href=\"file:///dev/zero\">next</a>";
+    serve(&server, "/news", page("", &items) + next).await;
     let toml = format!(
         "{}{}[source.detail]\ncontent = \"body\"\n[source.paginate]\nnext = \"a.next\"\n",
         site_table("max_body = \"1MiB\""),
@@ -113,17 +109,9 @@ async fn a_file_link_on_a_web_page_is_never_followed_or_published() {
 
 #[tokio::test]
 async fn a_next_page_to_dev_zero_from_a_saved_page_is_refused() {
-    let dir = tempfile::tempdir().expect("a folder");
-    let listing = dir.path().join("listing.html");
     let body =
         page("", &item("One", "https://news.example.org/one")) + "<a class=\"next\" href=\"file:///dev/zero\">next</a>";
-    std::fs::write(&listing, body).expect("the saved page");
-    let toml = format!(
-        "{}{}[source.paginate]\nnext = \"a.next\"\n",
-        site_table(""),
-        source("saved", &format!("file:{}", listing.display()), "")
-    );
-    let site = Site::new(&toml);
+    let (_pages, site) = saved_site(&[("listing.html", body)], "[source.paginate]\nnext = \"a.next\"\n");
     let run = site.run().await;
     let saved = report(&run, "saved");
     assert_eq!(saved.status, Status::Ok, "{saved:?}");
@@ -133,19 +121,11 @@ async fn a_next_page_to_dev_zero_from_a_saved_page_is_refused() {
 
 #[tokio::test]
 async fn a_saved_page_may_continue_on_a_saved_page_beside_it() {
-    let dir = tempfile::tempdir().expect("a folder");
     let first =
         page("", &item("One", "https://news.example.org/one")) + "<a class=\"next\" href=\"page-2.html\">next</a>";
-    std::fs::write(dir.path().join("listing.html"), first).expect("page 1");
-    std::fs::write(dir.path().join("page-2.html"), page("", &item("Two", "https://news.example.org/two")))
-        .expect("page 2");
-    let listing = dir.path().join("listing.html");
-    let toml = format!(
-        "{}{}[source.paginate]\nnext = \"a.next\"\n",
-        site_table(""),
-        source("saved", &format!("file:{}", listing.display()), "")
-    );
-    let site = Site::new(&toml);
+    let second = page("", &item("Two", "https://news.example.org/two"));
+    let pages = [("listing.html", first), ("page-2.html", second)];
+    let (_pages, site) = saved_site(&pages, "[source.paginate]\nnext = \"a.next\"\n");
     let run = site.run().await;
     assert_eq!(report(&run, "saved").warnings, Vec::<String>::new());
     assert_eq!(site.titles("saved"), ["One", "Two"]);

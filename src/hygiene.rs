@@ -63,12 +63,12 @@ pub fn clean_item(item: &mut Item) -> Vec<String> {
         }
         keep
     });
-    let cleaned_title = without_bidi_controls(&item.title);
-    if cleaned_title.chars().count() > MAX_TITLE_CHARS {
+    remove_bidi_controls(&mut item.title);
+    if item.title.chars().nth(MAX_TITLE_CHARS).is_some() {
+        item.title = cap_chars(&item.title, MAX_TITLE_CHARS);
         note(format!("title cut to {MAX_TITLE_CHARS} characters"));
     }
-    item.title = cap_chars(&cleaned_title, MAX_TITLE_CHARS);
-    if let Some(summary) = item.summary.as_mut().filter(|summary| summary.chars().count() > MAX_SUMMARY_CHARS) {
+    if let Some(summary) = item.summary.as_mut().filter(|summary| summary.chars().nth(MAX_SUMMARY_CHARS).is_some()) {
         *summary = cap_chars(summary, MAX_SUMMARY_CHARS);
         note(format!("summary cut to {MAX_SUMMARY_CHARS} characters"));
     }
@@ -76,15 +76,15 @@ pub fn clean_item(item: &mut Item) -> Vec<String> {
         *content = cap_html(content, MAX_CONTENT_BYTES);
         note(format!("content cut to {MAX_CONTENT_BYTES} bytes"));
     }
-    if let Some(location) = item.location.as_mut() {
-        *location = cap_chars(location, MAX_LABEL_CHARS);
-    }
-    for labels in [&mut item.authors, &mut item.categories] {
-        labels.truncate(MAX_LABELS);
-        for label in labels.iter_mut() {
-            *label = cap_chars(&without_bidi_controls(label), MAX_LABEL_CHARS);
+    let labels = item.location.iter_mut().chain(item.authors.iter_mut().take(MAX_LABELS));
+    for label in labels.chain(item.categories.iter_mut().take(MAX_LABELS)) {
+        remove_bidi_controls(label);
+        if label.chars().nth(MAX_LABEL_CHARS).is_some() {
+            *label = cap_chars(label, MAX_LABEL_CHARS);
         }
     }
+    item.authors.truncate(MAX_LABELS);
+    item.categories.truncate(MAX_LABELS);
     warnings
 }
 
@@ -100,8 +100,11 @@ fn is_bidi_control(c: char) -> bool {
     matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
-fn without_bidi_controls(text: &str) -> String {
-    text.chars().filter(|&c| !is_bidi_control(c)).collect()
+/// Takes the bidirectional controls out of `text`; no copy when it has none.
+fn remove_bidi_controls(text: &mut String) {
+    if text.contains(is_bidi_control) {
+        text.retain(|c| !is_bidi_control(c));
+    }
 }
 
 /// `text` cut to at most `max` characters, ending in "…" when cut.

@@ -72,8 +72,9 @@ impl RefreshContext<'_> {
     }
 }
 
-/// Runs blocking `work` in place, telling a multi-threaded Tokio runtime to
-/// hand this worker's other tasks to another thread first; runs it plainly elsewhere.
+/// Runs blocking `work` (SQLite, publishing) in place, telling a multi-threaded
+/// Tokio runtime to hand this worker's other tasks to another thread first;
+/// runs it plainly elsewhere (a current-thread runtime cannot hand them over).
 pub fn blocking<T>(work: impl FnOnce() -> T) -> T {
     let multi_threaded = tokio::runtime::Handle::try_current()
         .is_ok_and(|handle| handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);

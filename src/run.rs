@@ -19,7 +19,7 @@ use crate::fetch::{FetchError, FetchSettings, Fetcher};
 use crate::model::FeedDoc;
 use crate::publish::index::FeedListing;
 use crate::publish::{self, PublishError};
-use crate::refresh::{Refresh, RefreshContext, failure_message, refresh};
+use crate::refresh::{Refresh, RefreshContext, blocking, failure_message, refresh};
 use crate::store::{ApplyStats, Health, Store, StoreError, Unusable};
 
 /// What the caller asks of a run.
@@ -180,10 +180,10 @@ impl Runner {
         let mut refreshes = futures::stream::iter(pending).buffer_unordered(config.site.concurrency);
         let mut publish_error = None;
         while let Some((source, outcome)) = refreshes.next().await {
-            let health = self.store().health(&source.id)?;
+            let health = blocking(|| self.store().health(&source.id))?;
             let report = source_report(source, outcome, health);
             if self.long_lived && report.status != Status::Failed {
-                let early = publish_early(config, &mut self.store(), source);
+                let early = blocking(|| publish_early(config, &mut self.store(), source));
                 if let Err(error) = early {
                     publish_error.get_or_insert(error.to_string());
                 }
@@ -197,7 +197,7 @@ impl Runner {
         reports.sort_by_key(|report| order.get(report.id.as_str()).copied());
         let failed: HashSet<&str> =
             reports.iter().filter(|report| report.status == Status::Failed).map(|report| report.id.as_str()).collect();
-        let files_written = match publish_changed(config, &mut self.store(), &failed) {
+        let files_written = match blocking(|| publish_changed(config, &mut self.store(), &failed)) {
             Ok(written) => written,
             Err(error) => {
                 publish_error.get_or_insert(error.to_string());

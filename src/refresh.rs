@@ -9,6 +9,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
+use futures::FutureExt;
 use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
 use url::Url;
@@ -43,6 +44,9 @@ pub enum RefreshError {
     Feed(#[from] IngestError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The refresh panicked: a bug, contained to this source.
+    #[error("octofeed failed on this source: {reason}; the other sources were refreshed (please report this bug)")]
+    Panicked { reason: String },
     /// Reading the page took longer than the source's whole time budget.
     #[error("reading {url} took longer than {after:?}; raise the source's `timeout` or point it at a smaller page")]
     TooSlow { url: Url, after: std::time::Duration },
@@ -81,12 +85,17 @@ pub fn blocking<T>(work: impl FnOnce() -> T) -> T {
     if multi_threaded { tokio::task::block_in_place(work) } else { work() }
 }
 
-/// Refreshes `source`, recording success or failure in the store.
+/// Refreshes `source`, recording success or failure in the store. A panic
+/// anywhere in the refresh (a parser's bug on a strange page) fails this source
+/// only: its stored items and feeds stay, and the other sources go on.
 pub async fn refresh(ctx: &RefreshContext<'_>, source: &Source) -> Refresh {
-    let outcome = match &source.kind {
-        SourceKind::Html(rules) => refresh_html(ctx, source, rules).await,
-        SourceKind::Feed => refresh_feed(ctx, source).await,
-    };
+    let outcome = contained(async {
+        match &source.kind {
+            SourceKind::Html(rules) => refresh_html(ctx, source, rules).await,
+            SourceKind::Feed => refresh_feed(ctx, source).await,
+        }
+    })
+    .await;
     match outcome {
         Ok(refresh) => refresh,
         Err(error) => {
@@ -95,6 +104,21 @@ pub async fn refresh(ctx: &RefreshContext<'_>, source: &Source) -> Refresh {
                 tracing::error!(source = %source.id, "cannot record the failure: {store_error}");
             }
             Refresh::Failed(error)
+        }
+    }
+}
+
+/// `work`'s outcome, or [`RefreshError::Panicked`] when it panics.
+async fn contained<T>(work: impl Future<Output = Result<T, RefreshError>>) -> Result<T, RefreshError> {
+    match std::panic::AssertUnwindSafe(work).catch_unwind().await {
+        Ok(outcome) => outcome,
+        Err(panic) => {
+            let reason = panic
+                .downcast_ref::<&str>()
+                .map(|text| (*text).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic without a message".to_owned());
+            Err(RefreshError::Panicked { reason })
         }
     }
 }
@@ -358,4 +382,32 @@ async fn with_detail(
     let normalized = normalize(&[merged], &source.id, source.home_page(), source.timezone);
     warnings.extend(normalized.warnings);
     normalized.items.into_iter().next()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panic_in_a_refresh_is_a_failure_of_that_source_only() {
+        let panicked = contained::<()>(async { panic!("a parser bug") }).await.unwrap_err();
+        assert!(matches!(&panicked, RefreshError::Panicked { reason } if reason == "a parser bug"), "{panicked}");
+        assert!(panicked.to_string().contains("the other sources were refreshed"), "{panicked}");
+        let code = 7;
+        let formatted = contained::<()>(async move { panic!("bug number {code}") }).await.unwrap_err();
+        assert!(formatted.to_string().contains("bug number 7"), "{formatted}");
+        assert_eq!(contained(async { Ok::<_, RefreshError>(5) }).await.unwrap(), 5);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_panic_on_a_parsing_thread_is_contained_too() {
+        let outcome = contained::<()>(async {
+            match tokio::task::spawn_blocking(|| panic!("deep in html5ever")).await {
+                Ok(()) => Ok(()),
+                Err(error) => std::panic::resume_unwind(error.into_panic()),
+            }
+        })
+        .await;
+        assert!(matches!(outcome, Err(RefreshError::Panicked { reason }) if reason.contains("html5ever")));
+    }
 }

@@ -192,6 +192,21 @@ fn titles_are_plain_text_whatever_markup_or_entities_they_hold() {
 }
 
 #[test]
+fn utf16_without_a_byte_order_mark_is_read_from_its_first_bytes() {
+    let xml = r#"<?xml version="1.0" encoding="UTF-16"?><rss version="2.0"><channel><title>T</title>
+        <item><title>Sans BOM Ωmega</title><link>https://news.example.org/1</link></item></channel></rss>"#;
+    let units: Vec<u16> = xml.encode_utf16().collect();
+    let big_endian: Vec<u8> = units.iter().flat_map(|unit| unit.to_be_bytes()).collect();
+    let little_endian: Vec<u8> = units.iter().flat_map(|unit| unit.to_le_bytes()).collect();
+    let url = Url::parse("https://news.example.org/feed.xml").unwrap();
+    for bytes in [big_endian, little_endian] {
+        let ingested = ingest(&bytes, &url, "wild", DEFAULT_MAX_ITEMS_PER_PAGE).expect("a readable feed");
+        let titles: Vec<&str> = ingested.items.iter().map(|item| item.title.as_str()).collect();
+        assert_eq!(titles, ["Sans BOM Ωmega"]);
+    }
+}
+
+#[test]
 fn declared_and_actual_encodings_are_told_apart() {
     assert_eq!(titles("encoding/latin1-declared.xml")[0], "Déclaration de Budapest à l'étude");
     assert_eq!(titles("encoding/cp1252-as-latin1.xml"), ["“Smart quotes” cost 5 € – really", "Zürich meeting"]);

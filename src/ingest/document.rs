@@ -6,7 +6,7 @@
 
 use std::sync::LazyLock;
 
-use encoding_rs::{Encoding, UTF_8};
+use encoding_rs::{Encoding, UTF_8, UTF_16BE, UTF_16LE};
 use regex::Regex;
 use url::Url;
 
@@ -71,9 +71,16 @@ fn atom_03_text_types(text: &str) -> String {
         .into_owned()
 }
 
-/// The `encoding` of an XML declaration at the start of ASCII-compatible bytes;
-/// UTF-8 when there is none, or when it names UTF-16 (which such bytes cannot be).
+/// UTF-16 when the bytes start as UTF-16 `<` does (no byte order mark needed);
+/// else the `encoding` of an XML declaration at the start of ASCII-compatible
+/// bytes; UTF-8 when there is none, or when it names UTF-16 (which such bytes cannot be).
 fn declared_encoding(bytes: &[u8]) -> &'static Encoding {
+    // XML 1.0 Appendix F: without a byte order mark, UTF-16 shows in how `<?` is laid out.
+    match bytes {
+        [0, b'<', 0, _, ..] => return UTF_16BE,
+        [b'<', 0, _, 0, ..] => return UTF_16LE,
+        _ => {}
+    }
     static ENCODING: LazyLock<regex::bytes::Regex> = LazyLock::new(|| {
         regex::bytes::Regex::new(r#"^\s*<\?xml\s[^>]*?encoding\s*=\s*["']([A-Za-z0-9._:-]+)["']"#)
             .expect("a valid regex")

@@ -36,10 +36,34 @@ pub struct Ingested {
 /// Marks entries that had no id of their own, so the contract's fallback applies.
 const NO_ID: &str = "";
 
-/// Reads `bytes` fetched from `feed_url` into items, in feed order; entries with
+/// Where a feed is, for reading it: `feed_url` is what its relative references
+/// resolve against (the address it was fetched from, or the `page_url` a saved
+/// copy stands for); `identity` is the stable address its entries' non-URL ids
+/// are made unique to: the configured one, so a redirect or the folder a saved
+/// copy sits in never changes a guid.
+#[derive(Debug, Clone, Copy)]
+pub struct FeedAddress<'a> {
+    pub feed_url: &'a Url,
+    pub identity: &'a Url,
+}
+
+impl<'a> FeedAddress<'a> {
+    /// A feed read where it is, with no other address standing for it.
+    pub fn at(url: &'a Url) -> FeedAddress<'a> {
+        FeedAddress { feed_url: url, identity: url }
+    }
+}
+
+/// Reads `bytes` of the feed at `address` into items, in feed order; entries with
 /// the same guid are one item (the first), entries without a title are skipped,
 /// entries past `max_items` are dropped with a warning.
-pub fn ingest(bytes: &[u8], feed_url: &Url, source_id: &str, max_items: usize) -> Result<Ingested, IngestError> {
+pub fn ingest(
+    bytes: &[u8],
+    address: FeedAddress<'_>,
+    source_id: &str,
+    max_items: usize,
+) -> Result<Ingested, IngestError> {
+    let feed_url = address.feed_url;
     let parser = feed_rs::parser::Builder::new()
         .base_uri(Some(feed_url.as_str()))
         .sanitize_content(false)
@@ -67,7 +91,7 @@ pub fn ingest(bytes: &[u8], feed_url: &Url, source_id: &str, max_items: usize) -
         if is_json {
             mark_attachments(&mut entry);
         }
-        let item = to_item(entry, feed_url, hints, source_id).map(|mut item| {
+        let item = to_item(entry, address, hints, source_id).map(|mut item| {
             out.warnings.extend(clean_item(&mut item).into_iter().map(|warning| format!("{source_id}: {warning}")));
             item
         });
@@ -82,12 +106,13 @@ pub fn ingest(bytes: &[u8], feed_url: &Url, source_id: &str, max_items: usize) -
     Ok(out)
 }
 
-fn to_item(entry: Entry, feed_url: &Url, hints: EntryHints, source_id: &str) -> Option<Item> {
+fn to_item(entry: Entry, address: FeedAddress<'_>, hints: EntryHints, source_id: &str) -> Option<Item> {
+    let feed_url = address.feed_url;
     let title = entry.title.as_ref().map(plain).filter(|title| !title.is_empty())?;
     let link = alternate_link(&entry.links, feed_url);
     let published = entry.published.or(entry.updated);
     let date_text = published.map(|date| date.to_rfc3339());
-    let guid = own_guid(&entry.id, feed_url)
+    let guid = own_guid(&entry.id, address.identity)
         .or_else(|| link.as_ref().map(guid_from_link))
         .unwrap_or_else(|| guid_from_fields(source_id, &title, date_text.as_deref()));
     // feed-rs resolves links against `xml:base` but leaves content as written;
@@ -107,7 +132,8 @@ fn to_item(entry: Entry, feed_url: &Url, hints: EntryHints, source_id: &str) -> 
     let summary = entry.summary.as_ref().map(plain).filter(|text| !text.is_empty());
     Some(Item {
         guid,
-        link: link.as_ref().unwrap_or(feed_url).to_string(),
+        // An entry without a link has none: the feed document is not its page.
+        link: link.as_ref().map(Url::to_string).unwrap_or_default(),
         title,
         summary,
         content,
@@ -141,8 +167,8 @@ fn mark_attachments(entry: &mut Entry) {
 }
 
 /// A feed's own id, kept as it is when it is a URL or URN; other ids (plain
-/// numbers, `tag:`-less strings) are made unique to the feed.
-fn own_guid(id: &str, feed_url: &Url) -> Option<String> {
+/// numbers, `tag:`-less strings) are made unique to the feed's `identity` address.
+fn own_guid(id: &str, identity: &Url) -> Option<String> {
     let id = id.trim();
     if id == NO_ID {
         return None;
@@ -150,7 +176,7 @@ fn own_guid(id: &str, feed_url: &Url) -> Option<String> {
     match Url::parse(id) {
         Ok(url) if matches!(url.scheme(), "http" | "https") => Some(guid_from_link(&url)),
         Ok(_) => Some(id.to_string()),
-        Err(_) => feed_url.join(&format!("#{id}")).ok().map(|url| url.to_string()),
+        Err(_) => identity.join(&format!("#{id}")).ok().map(|url| url.to_string()),
     }
 }
 

@@ -18,7 +18,7 @@ use crate::config::{Css, HtmlRules, SelectRules, Source, SourceKind};
 use crate::extract::{self, ExtractError, Listing, RawItem};
 use crate::fetch::{FetchError, Fetched, Fetcher, Origin, Page, Request};
 use crate::identity::{hash_parts, hex};
-use crate::ingest::{IngestError, ingest};
+use crate::ingest::{FeedAddress, IngestError, ingest};
 use crate::normalize::{merge_into, normalize};
 use crate::store::{ApplyStats, FetchState, Observed, Store, StoreError};
 
@@ -147,8 +147,10 @@ async fn refresh_feed(ctx: &RefreshContext<'_>, source: &Source) -> Result<Refre
         return Ok(Refresh::Unchanged);
     };
     let (id, max_items) = (source.id.clone(), source.max_items_per_page);
+    let (feed_url, identity) = (source.listing_base(&page.url), source.home_page().clone());
     let (observed, warnings) = parse_off_thread(ctx, source, move || {
-        let ingested = ingest(&page.bytes, &page.url, &id, max_items)?;
+        let address = FeedAddress { feed_url: &feed_url, identity: &identity };
+        let ingested = ingest(&page.bytes, address, &id, max_items)?;
         let observed: Vec<Observed> = ingested
             .items
             .into_iter()

@@ -1,0 +1,98 @@
+//! Identity of feed sources' items over time: a guid must not depend on a
+//! redirect the upstream feed starts, nor on where a saved copy lies; an entry
+//! without a link of its own has none. Local mock server and temporary files only.
+
+mod fetch_kit;
+
+use fetch_kit::{Site, report, site_table};
+use octofeed::run::Status;
+use wiremock::matchers::path;
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+/// An RSS feed whose items have plain-number ids (not URLs); the second has no link.
+const FEED: &str = r#"<?xml version="1.0"?><rss version="2.0"><channel><title>Episodes</title>
+    <link>https://podcast.example.org/</link>
+    <item><title>Episode 1</title><guid isPermaLink="false">1001</guid><link>https://podcast.example.org/1</link></item>
+    <item><title>Episode 2</title><guid isPermaLink="false">1002</guid></item>
+    </channel></rss>"#;
+
+fn feed_source(id: &str, url: &str, extra: &str) -> String {
+    format!("[[source]]\nid = \"{id}\"\nurl = \"{url}\"\nkind = \"feed\"\nrobots = false\n{extra}\n")
+}
+
+fn guids(site: &Site, id: &str) -> Vec<String> {
+    let feed = site.json_feed(id);
+    let items = feed["items"].as_array().expect("items").iter();
+    items.map(|item| item["id"].as_str().expect("an id").to_owned()).collect()
+}
+
+#[tokio::test]
+async fn a_feed_that_starts_redirecting_keeps_its_items_guids() {
+    let server = MockServer::start().await;
+    let served = Mock::given(path("/feed.xml")).respond_with(ResponseTemplate::new(200).set_body_string(FEED));
+    let first_mount = server.register_as_scoped(served).await;
+    let site =
+        Site::new(&format!("{}{}", site_table(""), feed_source("pod", &format!("{}/feed.xml", server.uri()), "")));
+    let first = site.run().await;
+    assert_eq!(report(&first, "pod").items_new, 2);
+    let before = guids(&site, "pod");
+    drop(first_mount);
+
+    // The feed moves; its old address now redirects, and the body changed a little.
+    let moved = FEED.replace("<title>Episodes</title>", "<title>Episodes (moved)</title>");
+    Mock::given(path("/feed.xml"))
+        .respond_with(ResponseTemplate::new(301).insert_header("Location", format!("{}/new/feed.xml", server.uri())))
+        .mount(&server)
+        .await;
+    Mock::given(path("/new/feed.xml"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(moved))
+        .mount(&server)
+        .await;
+    let second = site.run().await;
+    let pod = report(&second, "pod");
+    assert_eq!(pod.status, Status::Ok, "{pod:?}");
+    assert_eq!((pod.items_seen, pod.items_new), (2, 0), "a redirect made old items new");
+    assert_eq!(guids(&site, "pod"), before);
+}
+
+#[tokio::test]
+async fn a_saved_feed_resolves_and_identifies_against_its_page_url_wherever_it_lies() {
+    let page_url = "https://podcast.example.org/feed.xml";
+    let mut all_guids = Vec::new();
+    for folder in ["one", "two"] {
+        let dir = tempfile::tempdir().expect("a folder");
+        let saved = dir.path().join(folder).join("feed.xml");
+        std::fs::create_dir_all(saved.parent().expect("a parent")).expect("the folder");
+        std::fs::write(&saved, FEED.replace("https://podcast.example.org/1", "1")).expect("the saved feed");
+        let extra = format!("page_url = \"{page_url}\"");
+        let site = Site::new(&format!(
+            "{}{}",
+            site_table(""),
+            feed_source("pod", &format!("file:{}", saved.display()), &extra)
+        ));
+        site.run().await;
+        let feed = site.json_feed("pod");
+        let published = feed.to_string();
+        assert!(!published.contains("file:"), "a local path leaked into the feed: {published}");
+        assert_eq!(
+            feed["items"][0]["url"], "https://podcast.example.org/1",
+            "a relative link resolves against page_url"
+        );
+        all_guids.push(guids(&site, "pod"));
+    }
+    assert_eq!(all_guids[0], all_guids[1], "the folder a saved feed lies in changed its guids");
+    assert!(all_guids[0].iter().all(|guid| guid.starts_with(page_url)), "{:?}", all_guids[0]);
+}
+
+#[tokio::test]
+async fn an_entry_without_a_link_has_no_link() {
+    let server = MockServer::start().await;
+    Mock::given(path("/feed.xml")).respond_with(ResponseTemplate::new(200).set_body_string(FEED)).mount(&server).await;
+    let site =
+        Site::new(&format!("{}{}", site_table(""), feed_source("pod", &format!("{}/feed.xml", server.uri()), "")));
+    site.run().await;
+    let feed = site.json_feed("pod");
+    let second =
+        feed["items"].as_array().expect("items").iter().find(|item| item["title"] == "Episode 2").expect("episode 2");
+    assert!(second.get("url").is_none(), "the feed's own address was given as the entry's link: {second}");
+}

@@ -24,9 +24,15 @@ pub fn source_doc(site: &Site, source: &Source, items: Vec<StoredItem>) -> FeedD
             language: source.language.clone(),
             updated: newest_change(&entries),
             site_title: site.title.clone(),
+            refresh_every: Some(source.interval),
         },
         entries,
     }
+}
+
+/// How often a channel is refreshed: as often as the most often refreshed of its sources.
+pub fn channel_refresh_every(config: &Config, channel: &Channel) -> Option<std::time::Duration> {
+    channel.sources.iter().filter_map(|id| config.source(id)).map(|source| source.interval).min()
 }
 
 /// The feed of a channel: its sources' items, filtered by `include` and
@@ -61,6 +67,7 @@ pub fn channel_doc(config: &Config, channel: &Channel, items: Vec<StoredItem>) -
             language,
             updated: newest_change(&entries),
             site_title: site.title.clone(),
+            refresh_every: channel_refresh_every(config, channel),
         },
         entries,
     }
@@ -151,6 +158,7 @@ pub fn source_fingerprint(site: &Site, source: &Source) -> String {
         source.home_page().as_str(),
         source.language.as_deref().unwrap_or(""),
         &source.max_items.to_string(),
+        &source.interval.as_secs().to_string(),
     ];
     hex(&hash_parts(&parts))
 }
@@ -168,7 +176,8 @@ pub fn channel_fingerprint(config: &Config, channel: &Channel) -> String {
     ];
     for id in &channel.sources {
         let source = config.source(id);
-        parts.push(format!("{id}|{}", source.map_or("", |source| source.title.as_str())));
+        let (title, interval) = source.map_or(("", 0), |source| (source.title.as_str(), source.interval.as_secs()));
+        parts.push(format!("{id}|{title}|{interval}"));
     }
     let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
     hex(&hash_parts(&parts))

@@ -125,6 +125,9 @@ pub struct FeedMeta {
     pub updated: DateTime<Utc>,
     /// Site title, used as the feed's author where a format asks for one.
     pub site_title: String,
+    /// How often the feed is refreshed (its sources' shortest `interval`):
+    /// RSS `<ttl>` in minutes, and `serve`'s `Cache-Control: max-age`.
+    pub refresh_every: Option<std::time::Duration>,
 }
 
 /// A feed ready to render: metadata plus entries, newest first.

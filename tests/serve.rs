@@ -117,6 +117,18 @@ async fn feeds_are_served_with_their_type_and_validators() {
 }
 
 #[tokio::test]
+async fn cache_control_max_age_matches_the_feeds_ttl() {
+    let server = start().await;
+    let response = client().get(format!("{}/octopus/rss.xml", server.base)).send().await.unwrap();
+    assert_eq!(response.headers()[reqwest::header::CACHE_CONTROL], "public, max-age=86400");
+    let body = response.text().await.unwrap();
+    assert!(body.contains("<ttl>1440</ttl>"), "the source's interval of a day is 1440 minutes");
+    let index = client().get(format!("{}/index.html", server.base)).send().await.unwrap();
+    assert_eq!(index.headers()[reqwest::header::CACHE_CONTROL], "public, max-age=86400");
+    stop(server).await;
+}
+
+#[tokio::test]
 async fn matching_validators_get_304_and_stale_ones_get_the_file() {
     let server = start().await;
     let url = format!("{}/octopus/atom.xml", server.base);

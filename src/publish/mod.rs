@@ -333,6 +333,7 @@ pub(crate) mod tests {
                 language: Some("en".into()),
                 updated: at(2023, 12, 14, 10),
                 site_title: "Council of Europe — cybercrime news".into(),
+                refresh_every: Some(std::time::Duration::from_secs(6 * 3600)),
             },
             entries,
         }

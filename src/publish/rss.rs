@@ -45,6 +45,7 @@ fn channel(doc: &FeedDoc) -> Channel {
         language: meta.language.as_deref().map(|l| xml_safe(l).into_owned()),
         last_build_date: Some(rfc2822(meta.updated)),
         generator: Some(GENERATOR.to_owned()),
+        ttl: meta.refresh_every.map(|every| (every.as_secs() / 60).max(1).to_string()),
         items,
         extensions,
         namespaces,

@@ -34,8 +34,8 @@ pub struct ServeState {
     pub config: Arc<Config>,
     pub runner: Arc<Runner>,
     pub files: Arc<PublishedFiles>,
-    /// Request path → (file under the output folder, content type).
-    paths: Arc<HashMap<String, (String, &'static str)>>,
+    /// Request path → how it is served.
+    paths: Arc<HashMap<String, routes::PublishedPath>>,
 }
 
 impl ServeState {

@@ -7,7 +7,7 @@
 //! accepts it, and `304` when the client's copy is current.
 
 use std::collections::HashMap;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use axum::Router;
 use axum::extract::State;
@@ -18,6 +18,7 @@ use axum::routing::get;
 use super::ServeState;
 use super::files::ServedFile;
 use crate::config::Config;
+use crate::feeds::channel_refresh_every;
 
 /// The HTTP routes: health, metrics, and the published files (looked up in
 /// the table [`ServeState::new`] builds, so a request costs no search).
@@ -29,40 +30,63 @@ pub fn router(state: ServeState) -> Router {
         .with_state(state)
 }
 
-/// Every path that serves a published file, with that file's path under the
-/// output folder and its content type: `/` and `/index.html`, `/feeds.opml`,
-/// and each source's and channel's feed files.
-pub(super) fn published_paths(config: &Config) -> HashMap<String, (String, &'static str)> {
+/// How a published path is served: its file under the output folder, its
+/// content type, and its `Cache-Control` header (`max-age` = how often the
+/// feed is refreshed, as its RSS `<ttl>` says).
+pub(super) struct PublishedPath {
+    file: String,
+    content_type: &'static str,
+    cache_control: HeaderValue,
+}
+
+/// Every path that serves a published file: `/` and `/index.html`,
+/// `/feeds.opml`, and each source's and channel's feed files.
+pub(super) fn published_paths(config: &Config) -> HashMap<String, PublishedPath> {
+    let cache_control = |every: Option<Duration>| {
+        let seconds = every.map_or(DEFAULT_MAX_AGE, |every| every.as_secs());
+        HeaderValue::from_str(&format!("public, max-age={seconds}")).expect("digits are header-safe")
+    };
     let html = "text/html; charset=utf-8";
+    let listing = cache_control(config.sources.iter().map(|source| source.interval).min());
+    let path = |file: &str, content_type, cache_control: &HeaderValue| PublishedPath {
+        file: file.to_owned(),
+        content_type,
+        cache_control: cache_control.clone(),
+    };
     let mut paths = HashMap::from([
-        ("/".to_owned(), ("index.html".to_owned(), html)),
-        ("/index.html".to_owned(), ("index.html".to_owned(), html)),
-        ("/feeds.opml".to_owned(), ("feeds.opml".to_owned(), "text/x-opml; charset=utf-8")),
+        ("/".to_owned(), path("index.html", html, &listing)),
+        ("/index.html".to_owned(), path("index.html", html, &listing)),
+        ("/feeds.opml".to_owned(), path("feeds.opml", "text/x-opml; charset=utf-8", &listing)),
     ]);
-    let ids = config.sources.iter().map(|source| &source.id).chain(config.channels.iter().map(|channel| &channel.id));
-    for id in ids {
+    let sources = config.sources.iter().map(|source| (&source.id, Some(source.interval)));
+    let channels = config.channels.iter().map(|channel| (&channel.id, channel_refresh_every(config, channel)));
+    for (id, every) in sources.chain(channels) {
+        let cache = cache_control(every);
         for (file, content_type) in [
             ("rss.xml", "application/rss+xml; charset=utf-8"),
             ("atom.xml", "application/atom+xml; charset=utf-8"),
             ("feed.json", "application/feed+json; charset=utf-8"),
         ] {
-            paths.insert(format!("/{id}/{file}"), (format!("{id}/{file}"), content_type));
+            paths.insert(format!("/{id}/{file}"), path(&format!("{id}/{file}"), content_type, &cache));
         }
     }
     paths
 }
 
+/// `max-age` when no source says how often it is refreshed.
+const DEFAULT_MAX_AGE: u64 = 300;
+
 async fn published_file(State(state): State<ServeState>, uri: Uri, headers: HeaderMap) -> Response {
     match state.paths.get(uri.path()) {
-        Some((relative, content_type)) => send_file(&state, relative, content_type, &headers),
+        Some(path) => send_file(&state, path, &headers),
         None => StatusCode::NOT_FOUND.into_response(),
     }
 }
 
 /// A published file with validators, gzipped when the client accepts it; `304`
 /// when the client's copy is current.
-fn send_file(state: &ServeState, relative: &str, content_type: &'static str, headers: &HeaderMap) -> Response {
-    let Some(file) = state.files.get(relative) else {
+fn send_file(state: &ServeState, path: &PublishedPath, headers: &HeaderMap) -> Response {
+    let Some(file) = state.files.get(&path.file) else {
         return (StatusCode::NOT_FOUND, "not published yet\n").into_response();
     };
     let gzip = file.gzip.as_ref().filter(|_| accepts_gzip(headers));
@@ -73,7 +97,7 @@ fn send_file(state: &ServeState, relative: &str, content_type: &'static str, hea
         let body = gzip.unwrap_or(&file.identity).clone();
         let mut response = body.into_response();
         let response_headers = response.headers_mut();
-        response_headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+        response_headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(path.content_type));
         if gzip.is_some() {
             response_headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
         }
@@ -81,7 +105,7 @@ fn send_file(state: &ServeState, relative: &str, content_type: &'static str, hea
     };
     let response_headers = response.headers_mut();
     response_headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
-    response_headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
+    response_headers.insert(header::CACHE_CONTROL, path.cache_control.clone());
     response_headers.insert(header::ETAG, etag.clone());
     response_headers.insert(header::LAST_MODIFIED, file.last_modified.clone());
     response

@@ -329,13 +329,16 @@ fn items(config: &Config, id: &str, limit: usize, json: bool) -> u8 {
             return FAILED;
         }
     };
+    // Publication dates as the page means them: in the source's time zone (a
+    // date-only item is noon there); the store's own times in UTC.
+    let zone = config.source(id).map_or(chrono_tz::Tz::UTC, |source| source.timezone);
     if json {
         let rows: Vec<serde_json::Value> = items
             .iter()
             .map(|stored| {
                 serde_json::json!({
                     "guid": stored.item.guid,
-                    "published": stored.published(),
+                    "published": stored.published().with_timezone(&zone).to_rfc3339(),
                     "first_seen": stored.first_seen,
                     "updated": stored.updated,
                     "title": stored.item.title,
@@ -345,12 +348,13 @@ fn items(config: &Config, id: &str, limit: usize, json: bool) -> u8 {
             .collect();
         println!("{}", serde_json::Value::Array(rows));
     } else {
-        println!("{:<20} {:<20} {:<20} {:<50} guid", "published (UTC)", "first seen (UTC)", "updated (UTC)", "title");
+        let published_heading = format!("published ({zone})");
+        println!("{published_heading:<20} {:<20} {:<20} {:<50} guid", "first seen (UTC)", "updated (UTC)", "title");
         for stored in &items {
             let time = |t: DateTime<Utc>| t.format("%Y-%m-%d %H:%M").to_string();
             let title = shorten(&stored.item.title, 50);
-            let (published, first_seen, updated) =
-                (time(stored.published()), time(stored.first_seen), time(stored.updated));
+            let published = stored.published().with_timezone(&zone).format("%Y-%m-%d %H:%M").to_string();
+            let (first_seen, updated) = (time(stored.first_seen), time(stored.updated));
             println!("{published:<20} {first_seen:<20} {updated:<20} {title:<50} {}", stored.item.guid);
         }
     }

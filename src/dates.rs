@@ -22,8 +22,8 @@ use crate::text::fold_accents;
 /// Reads the first date in `text`. With `format` (a chrono strftime pattern such as "%d/%m/%Y" or
 /// "%d %B %Y"), the date must match that pattern (found anywhere in the text); a format with a month
 /// name (`%B`, `%b`) also accepts the month names this module knows when chrono's English names do
-/// not match. Without it, the contract's recognised shapes are tried. A date without a time is 00:00
-/// in `tz`; a date-time without an offset is read in `tz`; one with an offset keeps it. Returns None
+/// not match. Without it, the contract's recognised shapes are tried. A date without a time is 12:00
+/// (noon) in `tz`, see [`DATE_ONLY`]; a date-time without an offset is read in `tz`; one with an offset keeps it. Returns None
 /// when no date is found.
 pub fn parse_date(text: &str, format: Option<&str>, tz: Tz) -> Option<DateTime<Utc>> {
     match format {
@@ -65,10 +65,15 @@ fn parse_format_at(text: &str, format: &str, tz: Tz) -> Option<DateTime<Utc>> {
         })
         .ok()
         .filter(|date| u32::try_from(date.year()).is_ok_and(|year| YEARS.contains(&year)))?;
-    let time = parsed.to_naive_time().unwrap_or(NaiveTime::MIN);
+    let time = parsed.to_naive_time().unwrap_or(DATE_ONLY);
     let offset = parsed.offset().and_then(FixedOffset::east_opt);
     to_utc(date.and_time(time), offset, tz)
 }
+
+/// The time a date without one is read at: noon in the source's time zone is
+/// the same calendar day everywhere from UTC-11 to UTC+12, so every reader
+/// shows the page's day (midnight in Paris is the day before in UTC).
+pub const DATE_ONLY: NaiveTime = NaiveTime::from_hms_opt(12, 0, 0).expect("noon is a valid time");
 
 /// Years this module accepts: four digits, which also keeps time zone arithmetic far from overflow.
 const YEARS: std::ops::RangeInclusive<u32> = 1000..=9999;
@@ -89,12 +94,12 @@ fn parse_free(text: &str, tz: Tz) -> Option<DateTime<Utc>> {
     let first = [find_iso(text), find_named(&tokens)].into_iter().flatten().min_by_key(|f| f.start);
     if let Some(found) = first {
         let clock = read_clock(&text[found.end..]);
-        let time = clock.as_ref().map_or(NaiveTime::MIN, |clock| clock.time);
+        let time = clock.as_ref().map_or(DATE_ONLY, |clock| clock.time);
         let offset = clock.and_then(|clock| clock.offset);
         return to_utc(found.date.and_time(time), offset, tz);
     }
     let month = find_month_year(text, &tokens)?;
-    to_utc(month.date.and_time(NaiveTime::MIN), None, tz)
+    to_utc(month.date.and_time(DATE_ONLY), None, tz)
 }
 
 static ISO_DATE: LazyLock<Regex> =
@@ -446,6 +451,17 @@ mod tests {
     }
 
     #[test]
+    fn a_date_without_a_time_is_noon_there_so_every_zone_shows_its_day() {
+        let noon = parse_date("24 November 2022", None, Paris).expect("a date");
+        for hours in -11..=12 {
+            let zone = FixedOffset::east_opt(hours * 3600).expect("an offset");
+            assert_eq!(noon.with_timezone(&zone).day(), 24, "at UTC{hours:+}");
+        }
+        let before = parse_date("24 November 2022", None, Tz::Pacific__Kiritimati).expect("a date");
+        assert_eq!(before.with_timezone(&Tz::Pacific__Kiritimati).day(), 24);
+    }
+
+    #[test]
     fn reads_rfc3339_and_iso_8601() {
         check(
             &[
@@ -454,12 +470,12 @@ mod tests {
                 ("2022-11-24T10:30+01:00", UTC, Some("2022-11-24T09:30:00Z")),
                 ("2022-11-24 10:30", Paris, Some("2022-11-24T09:30:00Z")),
                 ("2022-11-24 10:30", UTC, Some("2022-11-24T10:30:00Z")),
-                ("2022-11-24", Paris, Some("2022-11-23T23:00:00Z")),
-                ("2022-06-01", Paris, Some("2022-05-31T22:00:00Z")),
-                ("2022-11-24", UTC, Some("2022-11-24T00:00:00Z")),
+                ("2022-11-24", Paris, Some("2022-11-24T11:00:00Z")),
+                ("2022-06-01", Paris, Some("2022-06-01T10:00:00Z")),
+                ("2022-11-24", UTC, Some("2022-11-24T12:00:00Z")),
                 ("Posted 2022-11-24T10:30:00.25-05:00 by admin", UTC, Some("2022-11-24T15:30:00.25Z")),
                 ("updated: 2022-06-01, 08:00", UTC, Some("2022-06-01T08:00:00Z")),
-                ("2022-11-24T25:00:00Z", UTC, Some("2022-11-24T00:00:00Z")),
+                ("2022-11-24T25:00:00Z", UTC, Some("2022-11-24T12:00:00Z")),
                 ("2022-13-45", UTC, None),
                 ("12022-11-245", UTC, None),
             ],
@@ -489,7 +505,7 @@ mod tests {
 
     #[test]
     fn reads_day_month_name_year_in_five_languages() {
-        let day = |text| (text, UTC, Some("2022-11-24T00:00:00Z"));
+        let day = |text| (text, UTC, Some("2022-11-24T12:00:00Z"));
         check(
             &[
                 day("24 November 2022"),
@@ -505,31 +521,31 @@ mod tests {
                 day("2022 November 24"),
                 day("24 noviembre 2022"),
                 day("24 nov. 2022"),
-                ("08 June 2017", UTC, Some("2017-06-08T00:00:00Z")),
-                ("11 october 2021", UTC, Some("2021-10-11T00:00:00Z")),
-                ("1er mars 2022", UTC, Some("2022-03-01T00:00:00Z")),
-                ("5 de mayo de 2022", UTC, Some("2022-05-05T00:00:00Z")),
-                ("7 de julio del 2023", UTC, Some("2023-07-07T00:00:00Z")),
-                ("1º de mayo de 2022", UTC, Some("2022-05-01T00:00:00Z")),
-                ("17 Septiembre 2024", UTC, Some("2024-09-17T00:00:00Z")),
-                ("17 setiembre 2024", UTC, Some("2024-09-17T00:00:00Z")),
-                ("3. März 2021", UTC, Some("2021-03-03T00:00:00Z")),
-                ("3. Maerz 2021", UTC, Some("2021-03-03T00:00:00Z")),
-                ("3. Marz 2021", UTC, Some("2021-03-03T00:00:00Z")),
-                ("12. Okt. 2022", UTC, Some("2022-10-12T00:00:00Z")),
-                ("2 giugno 2021", UTC, Some("2021-06-02T00:00:00Z")),
-                ("1° giugno 2021", UTC, Some("2021-06-01T00:00:00Z")),
-                ("5 ago 2022", UTC, Some("2022-08-05T00:00:00Z")),
-                ("12 dic 2022", UTC, Some("2022-12-12T00:00:00Z")),
-                ("Sept 5, 2022", UTC, Some("2022-09-05T00:00:00Z")),
-                ("5 févr. 2022", UTC, Some("2022-02-05T00:00:00Z")),
-                ("5 fevrier 2022", UTC, Some("2022-02-05T00:00:00Z")),
-                ("15 janv 2022", UTC, Some("2022-01-15T00:00:00Z")),
-                ("15 août 2022", UTC, Some("2022-08-15T00:00:00Z")),
-                ("15 aout 2022", UTC, Some("2022-08-15T00:00:00Z")),
-                ("3 déc. 2022", UTC, Some("2022-12-03T00:00:00Z")),
-                ("3 decembre 2022", UTC, Some("2022-12-03T00:00:00Z")),
-                ("29 February 2024", UTC, Some("2024-02-29T00:00:00Z")),
+                ("08 June 2017", UTC, Some("2017-06-08T12:00:00Z")),
+                ("11 october 2021", UTC, Some("2021-10-11T12:00:00Z")),
+                ("1er mars 2022", UTC, Some("2022-03-01T12:00:00Z")),
+                ("5 de mayo de 2022", UTC, Some("2022-05-05T12:00:00Z")),
+                ("7 de julio del 2023", UTC, Some("2023-07-07T12:00:00Z")),
+                ("1º de mayo de 2022", UTC, Some("2022-05-01T12:00:00Z")),
+                ("17 Septiembre 2024", UTC, Some("2024-09-17T12:00:00Z")),
+                ("17 setiembre 2024", UTC, Some("2024-09-17T12:00:00Z")),
+                ("3. März 2021", UTC, Some("2021-03-03T12:00:00Z")),
+                ("3. Maerz 2021", UTC, Some("2021-03-03T12:00:00Z")),
+                ("3. Marz 2021", UTC, Some("2021-03-03T12:00:00Z")),
+                ("12. Okt. 2022", UTC, Some("2022-10-12T12:00:00Z")),
+                ("2 giugno 2021", UTC, Some("2021-06-02T12:00:00Z")),
+                ("1° giugno 2021", UTC, Some("2021-06-01T12:00:00Z")),
+                ("5 ago 2022", UTC, Some("2022-08-05T12:00:00Z")),
+                ("12 dic 2022", UTC, Some("2022-12-12T12:00:00Z")),
+                ("Sept 5, 2022", UTC, Some("2022-09-05T12:00:00Z")),
+                ("5 févr. 2022", UTC, Some("2022-02-05T12:00:00Z")),
+                ("5 fevrier 2022", UTC, Some("2022-02-05T12:00:00Z")),
+                ("15 janv 2022", UTC, Some("2022-01-15T12:00:00Z")),
+                ("15 août 2022", UTC, Some("2022-08-15T12:00:00Z")),
+                ("15 aout 2022", UTC, Some("2022-08-15T12:00:00Z")),
+                ("3 déc. 2022", UTC, Some("2022-12-03T12:00:00Z")),
+                ("3 decembre 2022", UTC, Some("2022-12-03T12:00:00Z")),
+                ("29 February 2024", UTC, Some("2024-02-29T12:00:00Z")),
             ],
             None,
         );
@@ -545,7 +561,7 @@ mod tests {
                 ("24 novembre 2022 à 10h30", Paris, Some("2022-11-24T09:30:00Z")),
                 ("24 November 2022 12:00-14:00", UTC, Some("2022-11-24T12:00:00Z")),
                 ("24 November 2022 10:30 Estrasburgo", UTC, Some("2022-11-24T10:30:00Z")),
-                ("24 November 2022 13:30 pm", UTC, Some("2022-11-24T00:00:00Z")),
+                ("24 November 2022 13:30 pm", UTC, Some("2022-11-24T12:00:00Z")),
             ],
             None,
         );
@@ -555,14 +571,14 @@ mod tests {
     fn reads_month_and_year_alone_as_the_first_day() {
         check(
             &[
-                ("November 2021", UTC, Some("2021-11-01T00:00:00Z")),
-                ("novembre 2021", UTC, Some("2021-11-01T00:00:00Z")),
-                ("November 2021", Paris, Some("2021-10-31T23:00:00Z")),
-                ("Project summary, August 2020 (.pdf)", UTC, Some("2020-08-01T00:00:00Z")),
-                ("May 2021", UTC, Some("2021-05-01T00:00:00Z")),
-                ("Mai 2019", UTC, Some("2019-05-01T00:00:00Z")),
-                ("Report, March 2020, published 5 May 2022", UTC, Some("2022-05-05T00:00:00Z")),
-                ("Annual report (June 2019), updated 2020-01-15", UTC, Some("2020-01-15T00:00:00Z")),
+                ("November 2021", UTC, Some("2021-11-01T12:00:00Z")),
+                ("novembre 2021", UTC, Some("2021-11-01T12:00:00Z")),
+                ("November 2021", Paris, Some("2021-11-01T11:00:00Z")),
+                ("Project summary, August 2020 (.pdf)", UTC, Some("2020-08-01T12:00:00Z")),
+                ("May 2021", UTC, Some("2021-05-01T12:00:00Z")),
+                ("Mai 2019", UTC, Some("2019-05-01T12:00:00Z")),
+                ("Report, March 2020, published 5 May 2022", UTC, Some("2022-05-05T12:00:00Z")),
+                ("Annual report (June 2019), updated 2020-01-15", UTC, Some("2020-01-15T12:00:00Z")),
             ],
             None,
         );
@@ -572,21 +588,21 @@ mod tests {
     fn reads_the_first_day_of_a_range() {
         check(
             &[
-                ("22-23 July 2021", UTC, Some("2021-07-22T00:00:00Z")),
-                ("29-30 November 2022", UTC, Some("2022-11-29T00:00:00Z")),
-                ("22–23 July 2021", UTC, Some("2021-07-22T00:00:00Z")),
-                ("22 and 23 July 2021", UTC, Some("2021-07-22T00:00:00Z")),
-                ("30 June - 2 July 2021", UTC, Some("2021-06-30T00:00:00Z")),
-                ("29 November – 1 December 2022", UTC, Some("2022-11-29T00:00:00Z")),
-                ("30 December 2021 - 2 January 2022", UTC, Some("2021-12-30T00:00:00Z")),
-                ("30 December - 2 January 2022", UTC, Some("2021-12-30T00:00:00Z")),
-                ("12-13 May 2022", UTC, Some("2022-05-12T00:00:00Z")),
-                ("July 22-23, 2021", UTC, Some("2021-07-22T00:00:00Z")),
-                ("November 29 – December 1, 2022", UTC, Some("2022-11-29T00:00:00Z")),
-                ("du 30 juin au 2 juillet 2021", UTC, Some("2021-06-30T00:00:00Z")),
-                ("del 30 de junio al 2 de julio de 2022", UTC, Some("2022-06-30T00:00:00Z")),
-                ("5 y 6 de mayo de 2022", UTC, Some("2022-05-05T00:00:00Z")),
-                ("22-23 July 2021", Paris, Some("2021-07-21T22:00:00Z")),
+                ("22-23 July 2021", UTC, Some("2021-07-22T12:00:00Z")),
+                ("29-30 November 2022", UTC, Some("2022-11-29T12:00:00Z")),
+                ("22–23 July 2021", UTC, Some("2021-07-22T12:00:00Z")),
+                ("22 and 23 July 2021", UTC, Some("2021-07-22T12:00:00Z")),
+                ("30 June - 2 July 2021", UTC, Some("2021-06-30T12:00:00Z")),
+                ("29 November – 1 December 2022", UTC, Some("2022-11-29T12:00:00Z")),
+                ("30 December 2021 - 2 January 2022", UTC, Some("2021-12-30T12:00:00Z")),
+                ("30 December - 2 January 2022", UTC, Some("2021-12-30T12:00:00Z")),
+                ("12-13 May 2022", UTC, Some("2022-05-12T12:00:00Z")),
+                ("July 22-23, 2021", UTC, Some("2021-07-22T12:00:00Z")),
+                ("November 29 – December 1, 2022", UTC, Some("2022-11-29T12:00:00Z")),
+                ("du 30 juin au 2 juillet 2021", UTC, Some("2021-06-30T12:00:00Z")),
+                ("del 30 de junio al 2 de julio de 2022", UTC, Some("2022-06-30T12:00:00Z")),
+                ("5 y 6 de mayo de 2022", UTC, Some("2022-05-05T12:00:00Z")),
+                ("22-23 July 2021", Paris, Some("2021-07-22T10:00:00Z")),
             ],
             None,
         );
@@ -596,16 +612,16 @@ mod tests {
     fn reads_the_first_date_inside_other_text() {
         check(
             &[
-                ("24 November 2022 Strasbourg, France", UTC, Some("2022-11-24T00:00:00Z")),
-                ("headline 17 March 2017 San José, Costa Rica", UTC, Some("2017-03-17T00:00:00Z")),
-                ("Published on 5 May 2022", UTC, Some("2022-05-05T00:00:00Z")),
-                ("Strasbourg, France 24 November 2022", UTC, Some("2022-11-24T00:00:00Z")),
-                ("Estrasburgo 17 Septiembre 2024", UTC, Some("2024-09-17T00:00:00Z")),
-                ("Webinar 3 May 2021, follow-up 5 June 2021", UTC, Some("2021-05-03T00:00:00Z")),
-                ("1 January 2020, revised 2021-03-04", UTC, Some("2020-01-01T00:00:00Z")),
-                ("revised 2021-03-04, first 1 January 2020", UTC, Some("2021-03-04T00:00:00Z")),
-                ("24 November 2022 Strasbourg, France", Paris, Some("2022-11-23T23:00:00Z")),
-                ("Published on 5 May 2022", Paris, Some("2022-05-04T22:00:00Z")),
+                ("24 November 2022 Strasbourg, France", UTC, Some("2022-11-24T12:00:00Z")),
+                ("headline 17 March 2017 San José, Costa Rica", UTC, Some("2017-03-17T12:00:00Z")),
+                ("Published on 5 May 2022", UTC, Some("2022-05-05T12:00:00Z")),
+                ("Strasbourg, France 24 November 2022", UTC, Some("2022-11-24T12:00:00Z")),
+                ("Estrasburgo 17 Septiembre 2024", UTC, Some("2024-09-17T12:00:00Z")),
+                ("Webinar 3 May 2021, follow-up 5 June 2021", UTC, Some("2021-05-03T12:00:00Z")),
+                ("1 January 2020, revised 2021-03-04", UTC, Some("2020-01-01T12:00:00Z")),
+                ("revised 2021-03-04, first 1 January 2020", UTC, Some("2021-03-04T12:00:00Z")),
+                ("24 November 2022 Strasbourg, France", Paris, Some("2022-11-24T11:00:00Z")),
+                ("Published on 5 May 2022", Paris, Some("2022-05-05T10:00:00Z")),
             ],
             None,
         );
@@ -638,18 +654,18 @@ mod tests {
 
     #[test]
     fn reads_numeric_and_named_dates_with_a_format() {
-        check(&[("20/04/2016", Paris, Some("2016-04-19T22:00:00Z"))], Some("%d/%m/%Y"));
-        check(&[("Date: 20/04/2016 - Paris", UTC, Some("2016-04-20T00:00:00Z"))], Some("%d/%m/%Y"));
+        check(&[("20/04/2016", Paris, Some("2016-04-20T10:00:00Z"))], Some("%d/%m/%Y"));
+        check(&[("Date: 20/04/2016 - Paris", UTC, Some("2016-04-20T12:00:00Z"))], Some("%d/%m/%Y"));
         check(&[("120/04/2016", UTC, None)], Some("%d/%m/%Y"));
         check(&[("no date here", UTC, None)], Some("%d/%m/%Y"));
         check(&[("24 November 2022", UTC, None)], Some("%d/%m/%Y"));
-        check(&[("04.05.2022", UTC, Some("2022-05-04T00:00:00Z"))], Some("%d.%m.%Y"));
-        check(&[("04.05.2022", UTC, Some("2022-04-05T00:00:00Z"))], Some("%m.%d.%Y"));
+        check(&[("04.05.2022", UTC, Some("2022-05-04T12:00:00Z"))], Some("%d.%m.%Y"));
+        check(&[("04.05.2022", UTC, Some("2022-04-05T12:00:00Z"))], Some("%m.%d.%Y"));
         check(&[("20/04/2016 14:30", Paris, Some("2016-04-20T12:30:00Z"))], Some("%d/%m/%Y %H:%M"));
-        check(&[("Le 24 November 2022", UTC, Some("2022-11-24T00:00:00Z"))], Some("%d %B %Y"));
-        check(&[("le 24 novembre 2022", UTC, Some("2022-11-24T00:00:00Z"))], Some("%d %B %Y"));
+        check(&[("Le 24 November 2022", UTC, Some("2022-11-24T12:00:00Z"))], Some("%d %B %Y"));
+        check(&[("le 24 novembre 2022", UTC, Some("2022-11-24T12:00:00Z"))], Some("%d %B %Y"));
         check(&[("24 November 20221", UTC, None)], Some("%d %B %Y"));
-        check(&[("Issue of November 2021", UTC, Some("2021-11-01T00:00:00Z"))], Some("%B %Y"));
+        check(&[("Issue of November 2021", UTC, Some("2021-11-01T12:00:00Z"))], Some("%B %Y"));
         let with_offset = "%Y-%m-%dT%H:%M:%S%z";
         check(&[("2022-11-24T10:30:00+0100", UTC, Some("2022-11-24T09:30:00Z"))], Some(with_offset));
         check(&[("24/11/2022", UTC, None)], Some("%Q %d"));
@@ -661,7 +677,7 @@ mod tests {
             &[
                 ("2022-03-27 02:30", Paris, Some("2022-03-27T01:00:00Z")),
                 ("2022-10-30 02:30", Paris, Some("2022-10-30T00:30:00Z")),
-                ("4 November 2018", Sao_Paulo, Some("2018-11-04T03:00:00Z")),
+                ("4 November 2018", Sao_Paulo, Some("2018-11-04T14:00:00Z")),
             ],
             None,
         );
@@ -701,7 +717,7 @@ mod tests {
     #[test]
     fn finds_a_date_at_the_end_of_a_long_text() {
         let text = format!("{} 24 novembre 2022 🎉", "mot ".repeat(2_500));
-        let expected = DateTime::parse_from_rfc3339("2022-11-24T00:00:00Z").map(|d| d.to_utc()).ok();
+        let expected = DateTime::parse_from_rfc3339("2022-11-24T12:00:00Z").map(|d| d.to_utc()).ok();
         assert_eq!(parse_date(&text, None, UTC), expected);
     }
 }

@@ -12,7 +12,8 @@ use crate::model::{FeedDoc, FeedEntry, FeedMeta, Item, Origin, StoredItem};
 
 /// The feed of one source, newest first, at most `source.max_items` entries.
 pub fn source_doc(site: &Site, source: &Source, items: Vec<StoredItem>) -> FeedDoc {
-    let entries: Vec<FeedEntry> = items.into_iter().take(source.max_items).map(|stored| entry(stored, None)).collect();
+    let entries: Vec<FeedEntry> =
+        items.into_iter().take(source.max_items).map(|stored| entry(stored, None, source.timezone)).collect();
     let home = source.home_page().to_string();
     FeedDoc {
         meta: FeedMeta {
@@ -44,8 +45,9 @@ pub fn channel_doc(config: &Config, channel: &Channel, items: Vec<StoredItem>) -
         .into_iter()
         .take(channel.max_items)
         .map(|stored| {
-            let origin = config.source(&stored.source_id).map(|source| origin(site, source));
-            entry(stored, origin)
+            let source = config.source(&stored.source_id);
+            let timezone = source.map_or(chrono_tz::Tz::UTC, |source| source.timezone);
+            entry(stored, source.map(|source| origin(site, source)), timezone)
         })
         .collect();
     // Feeds need an absolute home page: the site when it has an address, else the first source's page.
@@ -118,13 +120,14 @@ pub fn channel_keeps(channel: &Channel, item: &Item) -> bool {
     (channel.include.is_empty() || any(&channel.include)) && !any(&channel.exclude)
 }
 
-fn entry(stored: StoredItem, origin: Option<Origin>) -> FeedEntry {
+fn entry(stored: StoredItem, origin: Option<Origin>, timezone: chrono_tz::Tz) -> FeedEntry {
     // Items stored before the hygiene rules existed get them here.
     FeedEntry {
         published: stored.published(),
         updated: stored.updated,
         item: crate::hygiene::cleaned(stored.item),
         origin,
+        timezone,
     }
 }
 

@@ -102,6 +102,9 @@ pub struct FeedEntry {
     pub updated: DateTime<Utc>,
     /// Set in channels (aggregated feeds) only.
     pub origin: Option<Origin>,
+    /// The time zone of the entry's source: its dates are written with that
+    /// zone's offset, so a date-only item (noon there) reads as the page's day.
+    pub timezone: chrono_tz::Tz,
 }
 
 /// Feed-level data shared by the three formats.

@@ -114,6 +114,6 @@ fn preview_json_is_the_extracted_items() {
     let items = items.as_array().expect("an array of items");
     assert_eq!(items.len(), 14);
     assert_eq!(items[0]["link"], "https://police-cyber.example.net/en/press/news.php?id=1042&lang=en");
-    assert_eq!(items[0]["published"], "2024-03-04T22:00:00Z");
+    assert_eq!(items[0]["published"], "2024-03-05T10:00:00Z");
     assert!(items.iter().all(|item| item["title"].as_str().is_some_and(|title| !title.is_empty())));
 }

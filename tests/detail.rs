@@ -109,7 +109,7 @@ async fn articles_give_content_date_and_place() {
         items.iter().find(|item| item["url"] == format!("{}{link}", server.uri())).unwrap().clone()
     };
     let netherlands = item(NETHERLANDS);
-    assert_eq!(netherlands["date_published"], "2022-11-23T23:00:00Z", "24 November 2022 in Strasbourg");
+    assert_eq!(netherlands["date_published"], "2022-11-24T12:00:00+01:00", "24 November 2022: noon in Strasbourg");
     assert_eq!(netherlands["_octofeed"]["location"], "Strasbourg, France");
     let content = netherlands["content_html"].as_str().unwrap();
     assert!(content.contains("has made a voluntary contribution of <strong>€50 000</strong>"), "{content}");
@@ -120,7 +120,7 @@ async fn articles_give_content_date_and_place() {
     }
     let pacific = item(PACIFIC);
     assert_eq!(pacific["_octofeed"]["location"], "Online");
-    assert_eq!(pacific["date_published"], "2022-11-28T23:00:00Z");
+    assert_eq!(pacific["date_published"], "2022-11-29T12:00:00+01:00");
     assert!(pacific["content_html"].as_str().unwrap().contains("<ol>"));
 }
 
@@ -161,7 +161,7 @@ async fn a_failed_article_keeps_the_listing_fields_with_a_warning() {
         .find(|item| item["title"].as_str().unwrap().starts_with("Ukraine"))
         .unwrap()
         .clone();
-    assert_eq!(ukraine["date_published"], "2022-11-07T23:00:00Z");
+    assert_eq!(ukraine["date_published"], "2022-11-08T12:00:00+01:00");
     assert_eq!(ukraine["_octofeed"]["location"], "Kyiv");
     assert_eq!(ukraine["content_text"], "Prosecutors took part in a workshop...");
 }

@@ -96,9 +96,10 @@ fn an_undated_item_keeps_its_first_seen_time_forever() {
     let listed = octofeed(&config, clock(4, 0), &["items", "octopus", "--limit", "100", "--json"]);
     let rows: Vec<serde_json::Value> = serde_json::from_slice(&listed.stdout).expect("items as JSON");
     let row = rows.iter().find(|row| row["title"] == UNDATED_TITLE).expect("the undated item is stored");
+    // `published` is written in the source's zone (Europe/Paris), the store's own times in UTC.
     assert_eq!(
         (row["first_seen"].as_str(), row["published"].as_str()),
-        (Some("2023-01-01T08:00:00Z"), Some("2023-01-01T08:00:00Z"))
+        (Some("2023-01-01T08:00:00Z"), Some("2023-01-01T09:00:00+01:00"))
     );
 }
 
@@ -132,13 +133,17 @@ fn an_edited_item_gets_a_new_updated_time_and_unchanged_entries_keep_their_bytes
     let atom = parse_feed(&dir.path().join("public/octopus/atom.xml"));
     let edited = atom.entries.iter().find(|entry| entry.id == EDITED).expect("the edited item");
     assert_eq!(edited.updated, Some(clock(2, 8)), "Atom <updated> moved to the second run");
-    assert_eq!(edited.published.map(|date| date.date_naive().to_string()), Some("2022-05-04".to_string()));
+    assert_eq!(
+        edited.published.map(|date| date.date_naive().to_string()),
+        Some("2022-05-05".to_string()),
+        "the page's day"
+    );
     let json: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.path().join("public/octopus/feed.json")).expect("feed.json"))
             .expect("JSON");
     let items = json["items"].as_array().expect("items");
     let edited_json = items.iter().find(|item| item["id"] == EDITED).expect("the edited item");
-    assert_eq!(edited_json["date_modified"], "2023-01-02T08:00:00Z");
+    assert_eq!(edited_json["date_modified"], "2023-01-02T09:00:00+01:00", "08:00 UTC, written in the source's zone");
 
     let atom_after = std::fs::read_to_string(dir.path().join("public/octopus/atom.xml")).expect("atom");
     let (before, after) = (atom_entries(&atom_before), atom_entries(&atom_after));

@@ -86,8 +86,8 @@ fn entry(entry: &FeedEntry, meta: &FeedMeta, source_updated: &BTreeMap<&str, Dat
     Entry {
         title: Text::plain(xml_safe(&item.title)),
         id: xml_safe(&item.guid).into_owned(),
-        updated: fixed(entry.updated),
-        published: Some(fixed(entry.published)),
+        updated: fixed_in(entry.updated, entry.timezone),
+        published: Some(fixed_in(entry.published, entry.timezone)),
         authors: item.authors.iter().map(|name| person(name)).collect(),
         categories: item.categories.iter().map(|term| category(term)).collect(),
         links,
@@ -199,6 +199,11 @@ fn file_url(base_url: &str, id: &str, file: &str) -> String {
 
 fn fixed(time: DateTime<Utc>) -> FixedDateTime {
     whole_seconds(time).fixed_offset()
+}
+
+/// `time` with `zone`'s offset at that time.
+fn fixed_in(time: DateTime<Utc>, zone: chrono_tz::Tz) -> FixedDateTime {
+    whole_seconds(time).with_timezone(&zone).fixed_offset()
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 
 use std::fmt::{self, Write};
 
-use super::{ATOM_FILE, JSON_FILE, RSS_FILE, escape_html, is_http_url, plain_summary, rfc3339};
+use super::{ATOM_FILE, JSON_FILE, RSS_FILE, escape_html, is_http_url, plain_summary, rfc3339, rfc3339_in};
 use crate::model::{FeedDoc, FeedEntry};
 
 /// How many of each feed's newest items the page shows.
@@ -150,7 +150,8 @@ fn item(html: &mut String, entry: &FeedEntry) -> fmt::Result {
     } else {
         html.push_str(&escape_html(&item.title));
     }
-    let published = rfc3339(entry.published);
+    // The source's own day: a date-only item is noon there.
+    let published = rfc3339_in(entry.published, entry.timezone);
     write!(html, "<br><span class=\"meta\"><time datetime=\"{published}\">{}</time>", date(&published))?;
     if let Some(location) = item.location.as_deref().filter(|l| !l.trim().is_empty()) {
         write!(html, " · {}", escape_html(location))?;

@@ -8,7 +8,7 @@ use std::borrow::Cow;
 
 use serde::Serialize;
 
-use super::{JSON_FILE, media_type, plain_summary, rfc3339, xml_safe};
+use super::{JSON_FILE, media_type, plain_summary, rfc3339_in, xml_safe};
 use crate::model::{FeedDoc, FeedEntry, Origin};
 
 const VERSION: &str = "https://jsonfeed.org/version/1.1";
@@ -123,8 +123,8 @@ fn item(entry: &FeedEntry) -> JsonItem<'_> {
         content_text,
         summary,
         image: item.image.as_deref(),
-        date_published: rfc3339(entry.published),
-        date_modified: rfc3339(entry.updated),
+        date_published: rfc3339_in(entry.published, entry.timezone),
+        date_modified: rfc3339_in(entry.updated, entry.timezone),
         authors: item.authors.iter().map(|name| Author { name: xml_safe(name) }).collect(),
         tags: item.categories.iter().map(|tag| xml_safe(tag)).collect(),
         attachments: item.enclosures.iter().map(attachment).collect(),

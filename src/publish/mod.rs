@@ -214,6 +214,11 @@ fn rfc3339(time: DateTime<Utc>) -> String {
     whole_seconds(time).to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
+/// RFC 3339 with `zone`'s offset at that time: `2022-11-24T12:00:00+01:00` (`Z` in UTC).
+fn rfc3339_in(time: DateTime<Utc>, zone: chrono_tz::Tz) -> String {
+    whole_seconds(time).with_timezone(&zone).to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
 /// Whether `url` is an absolute http(s) URL.
 fn is_http_url(url: &str) -> bool {
     url::Url::parse(url).is_ok_and(|url| matches!(url.scheme(), "http" | "https"))
@@ -273,6 +278,7 @@ pub(crate) mod tests {
                 published: at(2023, 12, 13, 9),
                 updated: at(2023, 12, 14, 10),
                 origin: None,
+                timezone: chrono_tz::Tz::UTC,
             },
             FeedEntry {
                 item: Item {
@@ -288,6 +294,7 @@ pub(crate) mod tests {
                 published: at(2023, 11, 2, 7),
                 updated: at(2023, 11, 2, 7),
                 origin: None,
+                timezone: chrono_tz::Tz::UTC,
             },
             FeedEntry {
                 item: Item {
@@ -321,6 +328,7 @@ pub(crate) mod tests {
                 published: at(2021, 11, 1, 0),
                 updated: at(2021, 11, 1, 0),
                 origin: None,
+                timezone: chrono_tz::Tz::UTC,
             },
         ];
         FeedDoc {

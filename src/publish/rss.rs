@@ -84,7 +84,7 @@ fn item(entry: &FeedEntry) -> Item {
         categories: item.categories.iter().map(|name| category(name)).collect(),
         enclosure: item.enclosures.first().map(enclosure),
         guid: Some(guid(&item.guid, &item.link)),
-        pub_date: Some(rfc2822(entry.published)),
+        pub_date: Some(rfc2822_in(entry.published, entry.timezone)),
         source: entry.origin.as_ref().and_then(|origin| {
             is_http_url(&origin.feed_url).then(|| Source {
                 url: xml_safe(&origin.feed_url).into_owned(),
@@ -145,6 +145,11 @@ fn empty_element() -> Extension {
 /// RFC 2822 with a numeric zone: `Thu, 24 Nov 2022 00:00:00 +0000`.
 fn rfc2822(time: DateTime<Utc>) -> String {
     whole_seconds(time).to_rfc2822()
+}
+
+/// RFC 2822 with `zone`'s offset at that time: `Thu, 24 Nov 2022 12:00:00 +0100`.
+fn rfc2822_in(time: DateTime<Utc>, zone: chrono_tz::Tz) -> String {
+    whole_seconds(time).with_timezone(&zone).to_rfc2822()
 }
 
 #[cfg(test)]

@@ -136,9 +136,10 @@ async fn duplicates_across_sources_are_one_item_whose_guid_never_changes() {
         entry("Judges meet", "https://beta.example.net/judges", "2022-11-26T09:00:00Z", "Judges."),
     ];
     let gamma = [
+        // Another address on the same host: the same title on the same day is corroborated.
         entry(
             "octopus conference day one",
-            "https://gamma.example.com/p/77",
+            "https://news.example.org/p/77",
             "2022-11-24T20:00:00Z",
             "Gamma's full article text about the opening day.",
         ),

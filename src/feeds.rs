@@ -12,8 +12,9 @@ use crate::model::{FeedDoc, FeedEntry, FeedMeta, Item, Origin, StoredItem};
 
 /// The feed of one source, newest first, at most `source.max_items` entries.
 pub fn source_doc(site: &Site, source: &Source, items: Vec<StoredItem>) -> FeedDoc {
-    let entries: Vec<FeedEntry> =
-        items.into_iter().take(source.max_items).map(|stored| entry(stored, None, source.timezone)).collect();
+    let items: Vec<StoredItem> = items.into_iter().take(source.max_items).collect();
+    let updated = newest_change(&items);
+    let entries: Vec<FeedEntry> = items.into_iter().map(|stored| entry(stored, None, source.timezone)).collect();
     let home = source.home_page().to_string();
     FeedDoc {
         meta: FeedMeta {
@@ -23,7 +24,7 @@ pub fn source_doc(site: &Site, source: &Source, items: Vec<StoredItem>) -> FeedD
             home_page_url: home,
             base_url: site.base_url.as_ref().map(ToString::to_string),
             language: source.language.clone(),
-            updated: newest_change(&entries),
+            updated,
             site_title: site.title.clone(),
             refresh_every: Some(source.interval),
         },
@@ -41,9 +42,10 @@ pub fn channel_refresh_every(config: &Config, channel: &Channel) -> Option<std::
 pub fn channel_doc(config: &Config, channel: &Channel, items: Vec<StoredItem>) -> FeedDoc {
     let site = &config.site;
     let kept: Vec<StoredItem> = items.into_iter().filter(|stored| channel_keeps(channel, &stored.item)).collect();
-    let entries: Vec<FeedEntry> = dedupe(kept)
+    let shown: Vec<StoredItem> = dedupe(kept).into_iter().take(channel.max_items).collect();
+    let updated = newest_change(&shown);
+    let entries: Vec<FeedEntry> = shown
         .into_iter()
-        .take(channel.max_items)
         .map(|stored| {
             let source = config.source(&stored.source_id);
             let timezone = source.map_or(chrono_tz::Tz::UTC, |source| source.timezone);
@@ -67,7 +69,7 @@ pub fn channel_doc(config: &Config, channel: &Channel, items: Vec<StoredItem>) -
             home_page_url: home,
             base_url: site.base_url.as_ref().map(ToString::to_string),
             language,
-            updated: newest_change(&entries),
+            updated,
             site_title: site.title.clone(),
             refresh_every: channel_refresh_every(config, channel),
         },
@@ -124,7 +126,7 @@ fn entry(stored: StoredItem, origin: Option<Origin>, timezone: chrono_tz::Tz) ->
     // Items stored before the hygiene rules existed get them here.
     FeedEntry {
         published: stored.published(),
-        updated: stored.updated,
+        updated: stored.revised(),
         item: crate::hygiene::cleaned(stored.item),
         origin,
         timezone,
@@ -147,8 +149,8 @@ fn origin(site: &Site, source: &Source) -> Origin {
 
 /// The newest item change, so unchanged items give unchanged bytes; the Unix
 /// epoch for an empty feed.
-fn newest_change(entries: &[FeedEntry]) -> DateTime<Utc> {
-    entries.iter().map(|entry| entry.updated).max().unwrap_or(DateTime::UNIX_EPOCH)
+fn newest_change(items: &[StoredItem]) -> DateTime<Utc> {
+    items.iter().map(|stored| stored.updated).max().unwrap_or(DateTime::UNIX_EPOCH)
 }
 
 /// A digest of what a source's feed shows besides its items: a change of it

@@ -138,6 +138,7 @@ fn to_item(entry: Entry, address: FeedAddress<'_>, hints: EntryHints, source_id:
         summary,
         content,
         published,
+        revised: entry.updated,
         date_text,
         location: None,
         authors: entry

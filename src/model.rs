@@ -28,6 +28,11 @@ pub struct Item {
     /// The date the page or feed gives, if any could be read.
     /// When `None`, publishing uses the time the item was first seen.
     pub published: Option<DateTime<Utc>>,
+    /// When the source itself says the item was last revised: an Atom entry's
+    /// `<updated>`, a JSON Feed item's `date_modified`; `None` for pages.
+    /// Shown as Atom `<updated>` and JSON `date_modified` (see [`StoredItem::revised`]).
+    #[serde(default)]
+    pub revised: Option<DateTime<Utc>>,
     /// The date text as found, kept so a change of it counts as an update.
     pub date_text: Option<String>,
     /// Place of the event ("Strasbourg, France"). JSON `_octofeed.location`;
@@ -65,8 +70,9 @@ pub struct StoredItem {
     pub item: Item,
     /// When octofeed first saw the item. Never changes.
     pub first_seen: DateTime<Utc>,
-    /// When the item last changed (title, summary, content or date text);
-    /// equals `first_seen` until it changes. Atom `<updated>`, JSON `date_modified`.
+    /// When octofeed saw the item last change (title, summary, content or date
+    /// text); equals `first_seen` until it changes. The feeds' own `updated`
+    /// (`lastBuildDate`) is the newest of these; entries show [`StoredItem::revised`].
     pub updated: DateTime<Utc>,
     /// Position on the page when first seen (0 = top); orders undated items.
     pub position: i64,
@@ -76,6 +82,21 @@ impl StoredItem {
     /// The publication time feeds show: the page's date, or the first-seen time.
     pub fn published(&self) -> DateTime<Utc> {
         self.item.published.unwrap_or(self.first_seen)
+    }
+
+    /// The revision time feeds show (Atom `<updated>`, JSON `date_modified`):
+    /// the source's own, when it gives one; else when octofeed saw the item
+    /// change; else, for an item never changed, its date (no later than when it
+    /// was first seen), so a first run does not date every item "today"; else
+    /// the first-seen time.
+    pub fn revised(&self) -> DateTime<Utc> {
+        if let Some(revised) = self.item.revised {
+            return revised;
+        }
+        if self.updated > self.first_seen {
+            return self.updated;
+        }
+        self.item.published.map_or(self.first_seen, |published| published.min(self.first_seen))
     }
 }
 

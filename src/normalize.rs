@@ -76,6 +76,7 @@ fn to_item(
         summary: raw.summary.clone(),
         content: raw.content.clone(),
         published,
+        revised: None,
         date_text: raw.date.clone(),
         location: raw.location.clone(),
         authors: dedup(&raw.authors),

@@ -57,3 +57,34 @@ async fn octofeed_items_shows_the_sources_local_date() {
     assert!(table.contains("published (Europe/Paris)"), "{table}");
     assert!(table.contains("2022-11-24 12:00"), "{table}");
 }
+
+#[tokio::test]
+async fn a_first_run_dates_updated_by_the_page_not_today() {
+    let (_server, site) = paris_site().await;
+    let atom = octofeed_atom(&site.published("coe/atom.xml"));
+    let entry = &atom.entries[0];
+    assert_eq!(entry.updated, entry.published, "Atom <updated> is the page's date until the item changes");
+    let json = site.json_feed("coe");
+    assert_eq!(json["items"][0]["date_modified"], json["items"][0]["date_published"]);
+}
+
+#[tokio::test]
+async fn a_feed_sources_own_updated_time_is_kept() {
+    let server = MockServer::start().await;
+    let atom = r#"<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom"><title>T</title>
+        <id>urn:t</id><updated>2022-12-01T09:00:00Z</updated>
+        <entry><title>Revised post</title><id>https://blog.example.org/1</id><link href="https://blog.example.org/1"/>
+        <published>2022-11-20T08:00:00Z</published><updated>2022-11-28T16:30:00Z</updated></entry></feed>"#;
+    Mock::given(path("/atom.xml")).respond_with(ResponseTemplate::new(200).set_body_string(atom)).mount(&server).await;
+    let source =
+        format!("[[source]]\nid = \"blog\"\nurl = \"{}/atom.xml\"\nkind = \"feed\"\nrobots = false\n", server.uri());
+    let site = Site::new(&format!("{}{source}", site_table("")));
+    site.run().await;
+    let json = site.json_feed("blog");
+    assert_eq!(json["items"][0]["date_published"], "2022-11-20T08:00:00Z");
+    assert_eq!(json["items"][0]["date_modified"], "2022-11-28T16:30:00Z");
+}
+
+fn octofeed_atom(text: &str) -> feed_rs::model::Feed {
+    feed_rs::parser::parse(text.as_bytes()).expect("a readable Atom feed")
+}

@@ -268,6 +268,7 @@ pub(crate) mod tests {
                             .into(),
                     ),
                     published: Some(at(2023, 12, 13, 9)),
+                    revised: None,
                     date_text: Some("13-15 December 2023".into()),
                     location: Some("Bucharest, Romania".into()),
                     authors: vec!["Jane Doe".into(), "Cybercrime Programme Office".into()],

@@ -15,8 +15,8 @@ use serde::de::DeserializeOwned;
 use crate::model::{Item, StoredItem};
 
 /// The columns [`read_stored`] expects, in its order.
-pub const STORED_COLUMNS: &str = "source_id, guid, link, title, summary, content, date, date_text, location, \
-     authors, categories, image, enclosures, first_seen, updated, position, listing_hash";
+pub const STORED_COLUMNS: &str = "source_id, guid, link, title, summary, content, date, revised, date_text, \
+     location, authors, categories, image, enclosures, first_seen, updated, position, listing_hash";
 
 /// A time as the store writes it. RFC 3339 has four-digit years only, so
 /// times outside years 0000-9999 are clamped to that range (and a leap
@@ -72,6 +72,7 @@ pub struct ItemRow {
     pub date_text: Option<String>,
     pub link: String,
     pub date: Option<SqlTime>,
+    pub revised: Option<SqlTime>,
     pub location: Option<String>,
     pub authors: String,
     pub categories: String,
@@ -89,6 +90,7 @@ impl ItemRow {
             date_text: item.date_text.clone(),
             link: item.link.clone(),
             date: item.published.map(SqlTime::new),
+            revised: item.revised.map(SqlTime::new),
             location: item.location.clone(),
             authors: to_json(&item.authors)?,
             categories: to_json(&item.categories)?,
@@ -106,6 +108,7 @@ impl ItemRow {
             date_text: row.get("date_text")?,
             link: row.get("link")?,
             date: row.get("date")?,
+            revised: row.get("revised")?,
             location: row.get("location")?,
             authors: row.get("authors")?,
             categories: row.get("categories")?,
@@ -122,7 +125,7 @@ impl ItemRow {
     }
 
     /// The named parameters `:title`, `:summary`, ... `:enclosures`.
-    pub fn params(&self) -> [(&'static str, &dyn ToSql); 11] {
+    pub fn params(&self) -> [(&'static str, &dyn ToSql); 12] {
         [
             (":title", &self.title),
             (":summary", &self.summary),
@@ -130,6 +133,7 @@ impl ItemRow {
             (":date_text", &self.date_text),
             (":link", &self.link),
             (":date", &self.date),
+            (":revised", &self.revised),
             (":location", &self.location),
             (":authors", &self.authors),
             (":categories", &self.categories),
@@ -148,6 +152,7 @@ pub fn read_stored(row: &Row) -> rusqlite::Result<(StoredItem, String)> {
         summary: row.get("summary")?,
         content: row.get("content")?,
         published: row.get::<_, Option<SqlTime>>("date")?.map(|time| time.0),
+        revised: row.get::<_, Option<SqlTime>>("revised")?.map(|time| time.0),
         date_text: row.get("date_text")?,
         location: row.get("location")?,
         authors: row.get::<_, Json<_>>("authors")?.0,

@@ -40,8 +40,8 @@ pub fn upsert(
     let key: [(&str, &dyn ToSql); 2] = [(":source_id", &source_id), (":guid", &observed.item.guid)];
     let old = conn
         .prepare_cached(
-            "SELECT title, summary, content, date_text, link, date, location, authors, categories, image,
-                 enclosures, listing_hash
+            "SELECT title, summary, content, date_text, link, date, revised, location, authors, categories,
+                 image, enclosures, listing_hash
              FROM items WHERE source_id = :source_id AND guid = :guid",
         )?
         .query_row(&key[..], |row| Ok((ItemRow::read(row)?, row.get::<_, String>("listing_hash")?)))
@@ -75,10 +75,10 @@ fn insert(
     params.extend(row.params());
     params.extend([(":now", &now as &dyn ToSql), (":position", &position), (":listing_hash", &observed.listing_hash)]);
     conn.prepare_cached(
-        "INSERT INTO items (source_id, guid, title, summary, content, date_text, link, date, location, authors,
-             categories, image, enclosures, first_seen, updated, position, listing_hash, published)
-         VALUES (:source_id, :guid, :title, :summary, :content, :date_text, :link, :date, :location, :authors,
-             :categories, :image, :enclosures, :now, :now, :position, :listing_hash, coalesce(:date, :now))",
+        "INSERT INTO items (source_id, guid, title, summary, content, date_text, link, date, revised, location,
+             authors, categories, image, enclosures, first_seen, updated, position, listing_hash, published)
+         VALUES (:source_id, :guid, :title, :summary, :content, :date_text, :link, :date, :revised, :location,
+             :authors, :categories, :image, :enclosures, :now, :now, :position, :listing_hash, coalesce(:date, :now))",
     )?
     .execute(&params[..])?;
     Ok(())
@@ -97,7 +97,8 @@ fn update(
     params.extend([(":bump", &bump as &dyn ToSql), (":listing_hash", &observed.listing_hash)]);
     conn.prepare_cached(
         "UPDATE items SET title = :title, summary = :summary, content = :content, date_text = :date_text,
-             link = :link, date = :date, location = :location, authors = :authors, categories = :categories,
+             link = :link, date = :date, revised = :revised, location = :location, authors = :authors,
+             categories = :categories,
              image = :image, enclosures = :enclosures, listing_hash = :listing_hash,
              updated = coalesce(:bump, updated), published = coalesce(:date, first_seen)
          WHERE source_id = :source_id AND guid = :guid",

@@ -53,6 +53,8 @@ pub const MIGRATIONS: &[&str] = &[
         fingerprint     TEXT NOT NULL,
         sources_changes TEXT NOT NULL -- JSON [[source id, changes], ...] at publication
     ) WITHOUT ROWID;",
+    // 3: the revision time a feed source gives for an item (Atom <updated>), shown as its updated time.
+    "ALTER TABLE items ADD COLUMN revised TEXT;",
 ];
 
 /// The schema version of `conn` (0 for a new database).

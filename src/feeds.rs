@@ -3,7 +3,9 @@
 //!
 //! Pure: the caller loads the items from the store and writes the output.
 
-use chrono::{DateTime, Utc};
+use std::collections::HashSet;
+
+use chrono::{DateTime, SubsecRound, Utc};
 
 use crate::config::{Channel, Config, Site, Source};
 use crate::dedupe::dedupe;
@@ -14,7 +16,8 @@ use crate::model::{FeedDoc, FeedEntry, FeedMeta, Item, Origin, StoredItem};
 pub fn source_doc(site: &Site, source: &Source, items: Vec<StoredItem>) -> FeedDoc {
     let items: Vec<StoredItem> = items.into_iter().take(source.max_items).collect();
     let updated = newest_change(&items);
-    let entries: Vec<FeedEntry> = items.into_iter().map(|stored| entry(stored, None, source.timezone)).collect();
+    let mut entries: Vec<FeedEntry> = items.into_iter().map(|stored| entry(stored, None, source.timezone)).collect();
+    with_distinct_updated(&mut entries);
     let home = source.home_page().to_string();
     FeedDoc {
         meta: FeedMeta {
@@ -44,7 +47,7 @@ pub fn channel_doc(config: &Config, channel: &Channel, items: Vec<StoredItem>) -
     let kept: Vec<StoredItem> = items.into_iter().filter(|stored| channel_keeps(channel, &stored.item)).collect();
     let shown: Vec<StoredItem> = dedupe(kept).into_iter().take(channel.max_items).collect();
     let updated = newest_change(&shown);
-    let entries: Vec<FeedEntry> = shown
+    let mut entries: Vec<FeedEntry> = shown
         .into_iter()
         .map(|stored| {
             let source = config.source(&stored.source_id);
@@ -52,6 +55,7 @@ pub fn channel_doc(config: &Config, channel: &Channel, items: Vec<StoredItem>) -
             entry(stored, source.map(|source| origin(site, source)), timezone)
         })
         .collect();
+    with_distinct_updated(&mut entries);
     // Feeds need an absolute home page: the site when it has an address, else the first source's page.
     let first_page =
         channel.sources.iter().find_map(|id| config.source(id)).map(|source| source.home_page().to_string());
@@ -147,6 +151,21 @@ fn origin(site: &Site, source: &Source) -> Origin {
     }
 }
 
+/// Gives every entry its own `updated` second: Atom readers (and the W3C
+/// validator) take two entries with one `updated` time for a mistake. Going
+/// down the feed, an entry whose second is already shown above it moves one
+/// second earlier until it is free; entries that differ already are untouched.
+fn with_distinct_updated(entries: &mut [FeedEntry]) {
+    let mut shown: HashSet<DateTime<Utc>> = HashSet::with_capacity(entries.len());
+    for entry in entries {
+        let mut second = entry.updated.trunc_subsecs(0);
+        while !shown.insert(second) {
+            second -= chrono::TimeDelta::seconds(1);
+        }
+        entry.updated = second;
+    }
+}
+
 /// The newest item change, so unchanged items give unchanged bytes; the Unix
 /// epoch for an empty feed.
 fn newest_change(items: &[StoredItem]) -> DateTime<Utc> {
@@ -186,4 +205,41 @@ pub fn channel_fingerprint(config: &Config, channel: &Channel) -> String {
     }
     let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
     hex(&hash_parts(&parts))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn stored(position: i64, day: u32) -> StoredItem {
+        let first_seen = Utc.with_ymd_and_hms(2022, 12, 1, 8, 0, 0).unwrap();
+        let published = Utc.with_ymd_and_hms(2022, 11, day, 11, 0, 0).single();
+        let item = Item { guid: format!("g{position}-{day}"), title: "T".into(), published, ..Item::default() };
+        StoredItem { source_id: "s".into(), item, first_seen, updated: first_seen, position }
+    }
+
+    #[test]
+    fn an_unchanged_item_is_revised_at_its_date_in_page_order() {
+        assert_eq!(stored(0, 24).revised(), Utc.with_ymd_and_hms(2022, 11, 24, 11, 0, 0).unwrap());
+        assert_eq!(stored(2, 24).revised(), Utc.with_ymd_and_hms(2022, 11, 24, 10, 59, 58).unwrap());
+        let mut changed = stored(2, 24);
+        changed.updated = Utc.with_ymd_and_hms(2022, 12, 3, 9, 0, 0).unwrap();
+        assert_eq!(changed.revised(), changed.updated, "a change octofeed saw is the revision time");
+        let mut future = stored(0, 30);
+        future.item.published = Utc.with_ymd_and_hms(2023, 1, 5, 11, 0, 0).single();
+        assert_eq!(future.revised(), future.first_seen, "never later than first seen");
+    }
+
+    #[test]
+    fn entries_sharing_an_updated_second_are_told_apart_and_others_left_alone() {
+        let mut entries: Vec<FeedEntry> = [stored(0, 24), stored(0, 24), stored(0, 24), stored(0, 20)]
+            .into_iter()
+            .map(|stored| entry(stored, None, chrono_tz::Tz::UTC))
+            .collect();
+        with_distinct_updated(&mut entries);
+        let seconds: Vec<DateTime<Utc>> = entries.iter().map(|entry| entry.updated).collect();
+        let at = |day, hour, minute, second| Utc.with_ymd_and_hms(2022, 11, day, hour, minute, second).unwrap();
+        assert_eq!(seconds, [at(24, 11, 0, 0), at(24, 10, 59, 59), at(24, 10, 59, 58), at(20, 11, 0, 0)]);
+    }
 }

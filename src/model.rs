@@ -88,7 +88,8 @@ impl StoredItem {
     /// the source's own, when it gives one; else when octofeed saw the item
     /// change; else, for an item never changed, its date (no later than when it
     /// was first seen), so a first run does not date every item "today"; else
-    /// the first-seen time.
+    /// the first-seen time. Items of one date keep their page order in it: each
+    /// place down the page is one second earlier (up to an hour).
     pub fn revised(&self) -> DateTime<Utc> {
         if let Some(revised) = self.item.revised {
             return revised;
@@ -96,7 +97,8 @@ impl StoredItem {
         if self.updated > self.first_seen {
             return self.updated;
         }
-        self.item.published.map_or(self.first_seen, |published| published.min(self.first_seen))
+        let dated = self.item.published.map_or(self.first_seen, |published| published.min(self.first_seen));
+        dated - chrono::TimeDelta::seconds(self.position.clamp(0, 3599))
     }
 }
 

@@ -123,17 +123,22 @@ fn creators(authors: &[String]) -> Option<DublinCoreExtension> {
     })
 }
 
-/// `<media:content url="…" medium="image"/>`, keyed for an [`ExtensionMap`].
+/// `<media:content url="…" medium="image"/>` (the only image Mailchimp's RSS
+/// campaigns show) and `<media:thumbnail url="…"/>` (what most readers show
+/// beside the title), keyed for an [`ExtensionMap`].
 fn media_image(url: &str) -> BTreeMap<String, Vec<Extension>> {
+    let url = xml_safe(url).into_owned();
     let content = Extension {
         name: "media:content".to_owned(),
-        attrs: BTreeMap::from([
-            ("medium".to_owned(), "image".to_owned()),
-            ("url".to_owned(), xml_safe(url).into_owned()),
-        ]),
+        attrs: BTreeMap::from([("medium".to_owned(), "image".to_owned()), ("url".to_owned(), url.clone())]),
         ..empty_element()
     };
-    BTreeMap::from([("content".to_owned(), vec![content])])
+    let thumbnail = Extension {
+        name: "media:thumbnail".to_owned(),
+        attrs: BTreeMap::from([("url".to_owned(), url)]),
+        ..empty_element()
+    };
+    BTreeMap::from([("content".to_owned(), vec![content]), ("thumbnail".to_owned(), vec![thumbnail])])
 }
 
 /// An extension element written `<name …></name>` on one line: the empty text
@@ -266,17 +271,16 @@ mod tests {
     }
 
     #[test]
-    fn image_is_a_media_content() {
+    fn image_is_a_media_content_and_a_media_thumbnail() {
         let xml = render(&sample_doc(None));
         assert!(xml.contains("xmlns:media=\"http://search.yahoo.com/mrss/\""));
         let feed = parse(&xml);
-        let urls: Vec<_> = feed.entries[0]
-            .media
-            .iter()
-            .flat_map(|m| &m.content)
-            .filter_map(|c| c.url.as_ref().map(|u| u.as_str()))
-            .collect();
+        let media = &feed.entries[0].media;
+        let urls: Vec<_> =
+            media.iter().flat_map(|m| &m.content).filter_map(|c| c.url.as_ref().map(|u| u.as_str())).collect();
         assert_eq!(urls, ["https://www.coe.int/image?w=1&h=2"]);
+        let thumbnails: Vec<_> = media.iter().flat_map(|m| &m.thumbnails).map(|t| t.image.uri.as_str()).collect();
+        assert_eq!(thumbnails, ["https://www.coe.int/image?w=1&h=2"]);
     }
 
     #[test]

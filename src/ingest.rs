@@ -16,7 +16,7 @@ use crate::hygiene::{clean_item, web_base};
 use crate::identity::{guid_from_fields, guid_from_link};
 use crate::model::{Enclosure, Item};
 use crate::normalize::mime_type;
-use crate::text::{clean_text, element_text, sanitize_html};
+use crate::text::{clean_text, element_text, sanitize_html, truncate_words};
 
 /// Why a feed could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -100,15 +100,21 @@ pub fn ingest(
                 out.warnings.push(format!("{source_id}: duplicate entry \"{}\" ignored", item.title));
             }
             Some(item) => out.items.push(item),
-            None => out.warnings.push(format!("{source_id}: entry {} of {feed_url} has no title: skipped", index + 1)),
+            None => out
+                .warnings
+                .push(format!("{source_id}: entry {} of {feed_url} has no title and no text: skipped", index + 1)),
         }
     }
     Ok(out)
 }
 
+/// How long a title made from an untitled entry's text may be.
+const TITLE_FROM_TEXT_CHARS: usize = 80;
+
 fn to_item(entry: Entry, address: FeedAddress<'_>, hints: EntryHints, source_id: &str) -> Option<Item> {
     let feed_url = address.feed_url;
-    let title = entry.title.as_ref().map(plain).filter(|title| !title.is_empty())?;
+    let title =
+        entry.title.as_ref().map(plain).filter(|title| !title.is_empty()).or_else(|| title_from_text(&entry))?;
     let link = alternate_link(&entry.links, feed_url);
     let published = entry.published.or(entry.updated);
     let date_text = published.map(|date| date.to_rfc3339());
@@ -165,6 +171,18 @@ fn mark_attachments(entry: &mut Entry) {
     for link in entry.links.iter_mut().filter(|link| link.rel.is_none() && link.media_type.is_some()) {
         link.rel = Some("enclosure".to_owned());
     }
+}
+
+/// A title for an untitled entry (a Mastodon post, a microblog item): the start
+/// of its summary or content text, cut at a word.
+fn title_from_text(entry: &Entry) -> Option<String> {
+    let summary = entry.summary.as_ref().map(plain);
+    let content = entry.content.as_ref().and_then(|content| content.body.as_deref()).map(|body| {
+        let fragment = crate::parse::fragment(body);
+        element_text(fragment.root_element())
+    });
+    let text = summary.into_iter().chain(content).find(|text| !text.is_empty())?;
+    Some(truncate_words(&text, TITLE_FROM_TEXT_CHARS))
 }
 
 /// A feed's own id, kept as it is when it is a URL or URN; other ids (plain

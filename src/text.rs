@@ -122,6 +122,16 @@ pub fn fold_accents(text: &str) -> String {
     out
 }
 
+/// `text` cut to at most `max` characters at a word boundary, with `…` when cut.
+pub fn truncate_words(text: &str, max: usize) -> String {
+    let Some((cut, _)) = text.char_indices().nth(max) else {
+        return text.to_owned();
+    };
+    let head = &text[..cut];
+    let head = head.rsplit_once(' ').map_or(head, |(words, _)| words);
+    format!("{}…", head.trim_end_matches([' ', ',', ';', ':', '.']))
+}
+
 /// Whether XML 1.0 allows `c` in a document.
 pub fn is_xml_char(c: char) -> bool {
     matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)

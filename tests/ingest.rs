@@ -246,11 +246,17 @@ fn duplicate_guids_keep_the_first_entry_with_a_warning() {
         ]
     );
     assert_eq!(out.warnings.len(), 2, "{:?}", out.warnings);
-    assert_eq!(titles_of_warned(&read("atom10/untitled.xml")), 1);
+    let untitled = read("rss2/untitled-items.xml");
+    assert_eq!(untitled.warnings.iter().filter(|warning| warning.contains("no title and no text")).count(), 1);
 }
 
-fn titles_of_warned(out: &Ingested) -> usize {
-    out.warnings.iter().filter(|warning| warning.contains("has no title")).count()
+#[test]
+fn untitled_entries_are_titled_from_the_start_of_their_text() {
+    let titles = |file: &str| read(file).items.into_iter().map(|item| item.title).collect::<Vec<_>>();
+    assert_eq!(titles("rss2/untitled-items.xml")[1], "An item with no title at all.");
+    let microblog = titles("json/v11-untitled.json");
+    assert_eq!(microblog.len(), 2);
+    assert!(microblog.iter().all(|title| !title.is_empty() && title.chars().count() <= 81), "{microblog:?}");
 }
 
 #[test]

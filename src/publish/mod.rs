@@ -14,7 +14,7 @@ pub mod rss;
 use std::borrow::Cow;
 use std::fs;
 
-use crate::text::is_xml_char;
+use crate::text::{is_xml_char, truncate_words};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
@@ -193,16 +193,6 @@ const INLINE_ELEMENTS: [&str; 26] = [
     "a", "abbr", "b", "bdi", "bdo", "cite", "code", "data", "del", "dfn", "em", "i", "ins", "kbd", "mark", "q", "s",
     "samp", "small", "span", "strong", "sub", "sup", "time", "u", "var",
 ];
-
-/// `text` cut to at most `max` characters at a word boundary, with `…` when cut.
-fn truncate_words(text: &str, max: usize) -> String {
-    let Some((cut, _)) = text.char_indices().nth(max) else {
-        return text.to_owned();
-    };
-    let head = &text[..cut];
-    let head = head.rsplit_once(' ').map_or(head, |(words, _)| words);
-    format!("{}…", head.trim_end_matches([' ', ',', ';', ':', '.']))
-}
 
 /// A time with its fraction of a second dropped, as every format shows whole seconds.
 fn whole_seconds(time: DateTime<Utc>) -> DateTime<Utc> {

@@ -163,15 +163,27 @@ impl Store {
         }
         let lock = StoreLock::acquire(path, lock_timeout)?;
         let io_error = |source| StoreError::Io { path: path.to_path_buf(), source };
-        if let sanity::Verdict::Unusable(reason) = sanity::inspect(path).map_err(io_error)? {
-            if unusable == Unusable::Refuse {
-                return Err(StoreError::Unusable { path: path.to_path_buf(), reason });
-            }
-            let suffix = Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
-            let aside = sanity::move_aside(path, &suffix).map_err(io_error)?;
-            tracing::warn!("the store {} was unusable ({reason}): moved aside to {}", path.display(), aside.display());
-        }
         let open_error = |source| StoreError::Open { path: path.to_path_buf(), source };
+        match sanity::inspect(path).map_err(io_error)? {
+            sanity::Verdict::Database => {}
+            sanity::Verdict::Absent => sanity::create(path, |conn| migrations::migrate(conn, MIGRATIONS.len()))
+                .map_err(|error| match error {
+                    sanity::CreateError::Io(source) => io_error(source),
+                    sanity::CreateError::Sql(source) => open_error(source),
+                })?,
+            sanity::Verdict::Unusable(reason) => {
+                if unusable == Unusable::Refuse {
+                    return Err(StoreError::Unusable { path: path.to_path_buf(), reason });
+                }
+                let suffix = Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
+                let aside = sanity::move_aside(path, &suffix).map_err(io_error)?;
+                tracing::warn!(
+                    "the store {} was unusable ({reason}): moved aside to {}",
+                    path.display(),
+                    aside.display()
+                );
+            }
+        }
         let mut conn = connect_for_writing(path).map_err(open_error)?;
         let found = migrations::version(&conn).map_err(open_error)?;
         if found > MIGRATIONS.len() {

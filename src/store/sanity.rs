@@ -4,6 +4,9 @@
 //!
 //! It reads only the file's first 100 bytes (SQLite's header); it does not check
 //! the pages themselves (`PRAGMA integrity_check` does that, and costs a full read).
+//! A new store is made beside its place and renamed into it once its schema is
+//! written ([`create`]), so a run killed while creating it never leaves an empty
+//! file that the next run would have to refuse.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -53,6 +56,33 @@ pub fn inspect(path: &Path) -> std::io::Result<Verdict> {
     Ok(Verdict::Database)
 }
 
+/// Why a new store could not be made.
+#[derive(Debug)]
+pub enum CreateError {
+    Io(std::io::Error),
+    Sql(rusqlite::Error),
+}
+
+/// Makes a new store at `path`: a database at `<name>.new` (any left by a killed
+/// run is replaced) prepared by `schema`, closed, then renamed to `path`.
+pub fn create(
+    path: &Path,
+    schema: impl FnOnce(&mut rusqlite::Connection) -> rusqlite::Result<()>,
+) -> Result<(), CreateError> {
+    let new = with_suffix(path, ".new");
+    for leftover in [new.clone(), with_suffix(&new, "-journal"), with_suffix(&new, "-wal"), with_suffix(&new, "-shm")] {
+        match std::fs::remove_file(&leftover) {
+            Err(error) if error.kind() != std::io::ErrorKind::NotFound => return Err(CreateError::Io(error)),
+            _ => {}
+        }
+    }
+    let mut conn = rusqlite::Connection::open(&new).map_err(CreateError::Sql)?;
+    schema(&mut conn).map_err(CreateError::Sql)?;
+    conn.close().map_err(|(_, error)| CreateError::Sql(error))?;
+    std::fs::File::open(&new).and_then(|file| file.sync_all()).map_err(CreateError::Io)?;
+    std::fs::rename(&new, path).map_err(CreateError::Io)
+}
+
 /// Moves an unusable store (and its `-wal`/`-shm` files) aside as
 /// `<name>.unusable-<suffix>`, so a new one can start without losing the old bytes.
 pub fn move_aside(path: &Path, suffix: &str) -> std::io::Result<PathBuf> {
@@ -99,6 +129,19 @@ mod tests {
         let bytes = std::fs::read(&path).unwrap();
         std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
         assert!(matches!(inspect(&path).unwrap(), Verdict::Unusable(reason) if reason.contains("cut short")));
+    }
+
+    #[test]
+    fn a_new_store_appears_whole_and_replaces_a_killed_attempt() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("octofeed.db");
+        std::fs::write(dir.path().join("octofeed.db.new"), b"").unwrap();
+        create(&path, |conn| conn.execute_batch("CREATE TABLE t (x TEXT);")).unwrap();
+        assert_eq!(inspect(&path).unwrap(), Verdict::Database);
+        assert!(!dir.path().join("octofeed.db.new").exists());
+        let failed = create(&dir.path().join("other.db"), |conn| conn.execute_batch("NOT SQL"));
+        assert!(matches!(failed, Err(CreateError::Sql(_))));
+        assert!(!dir.path().join("other.db").exists(), "a failed creation leaves no store behind");
     }
 
     #[test]

@@ -28,8 +28,10 @@ pub(super) fn to_utf8(bytes: &[u8]) -> String {
 
 /// Atom 0.3 and RSS 0.90 written in the names of their successors, which feed-rs
 /// reads: their namespaces become Atom 1.0's and RSS 1.0's, and Atom 0.3's
-/// `issued`/`modified` dates become `published`/`updated`.
+/// `issued`/`modified` dates become `published`/`updated`. An `<rss>` root
+/// without a `version` is read as RSS 2.0, as feedparser reads it.
 pub(super) fn modernized(text: String) -> String {
+    let text = with_rss_version(text);
     const ATOM_03: &str = "http://purl.org/atom/ns#";
     const RSS_090: &str = "http://my.netscape.com/rdf/simple/0.9/";
     if text.contains(ATOM_03) {
@@ -47,6 +49,20 @@ pub(super) fn modernized(text: String) -> String {
     } else {
         text
     }
+}
+
+/// `text` with `version="2.0"` on an `<rss>` root that has no version (feed-rs refuses it).
+fn with_rss_version(text: String) -> String {
+    static UNVERSIONED: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"^(\s*(?:<!--.*?-->\s*)*<rss)(\s[^>]*)?>").expect("a valid regex"));
+    let Some(captures) = UNVERSIONED.captures(&text) else {
+        return text;
+    };
+    if captures.get(2).is_some_and(|attributes| attributes.as_str().contains("version")) {
+        return text;
+    }
+    let end = captures.get(1).map_or(0, |root| root.end());
+    format!("{} version=\"2.0\"{}", &text[..end], &text[end..])
 }
 
 /// Atom 0.3 text constructs say `type="text/html" mode="escaped"` or

@@ -135,10 +135,10 @@ async fn refresh_html(ctx: &RefreshContext<'_>, source: &Source, rules: &HtmlRul
         return Ok(Refresh::Unchanged);
     };
     let (raw_items, mut warnings) = read_listing(ctx, source, rules, first).await?;
-    let (observed, article_pending) = observe(ctx, source, rules, raw_items, &mut warnings).await?;
+    let (mut observed, article_pending) = observe(ctx, source, rules, raw_items, &mut warnings).await?;
     // A failed article is retried next run: the listing must then be read again.
     let fetch_state = if article_pending { FetchState::default() } else { fetch_state };
-    let stats = ctx.with_store(|store| store.apply(&source.id, &observed, &fetch_state, ctx.now))?;
+    let stats = apply_keeping_moved(ctx, source, &mut observed, &fetch_state, &mut warnings)?;
     Ok(Refresh::Updated { stats, warnings })
 }
 
@@ -148,7 +148,7 @@ async fn refresh_feed(ctx: &RefreshContext<'_>, source: &Source) -> Result<Refre
     };
     let (id, max_items) = (source.id.clone(), source.max_items_per_page);
     let (feed_url, identity) = (source.listing_base(&page.url), source.home_page().clone());
-    let (observed, warnings) = parse_off_thread(ctx, source, move || {
+    let (mut observed, mut warnings) = parse_off_thread(ctx, source, move || {
         let address = FeedAddress { feed_url: &feed_url, identity: &identity };
         let ingested = ingest(&page.bytes, address, &id, max_items)?;
         let observed: Vec<Observed> = ingested
@@ -159,8 +159,30 @@ async fn refresh_feed(ctx: &RefreshContext<'_>, source: &Source) -> Result<Refre
         Ok::<_, IngestError>((observed, ingested.warnings))
     })
     .await??;
-    let stats = ctx.with_store(|store| store.apply(&source.id, &observed, &fetch_state, ctx.now))?;
+    let stats = apply_keeping_moved(ctx, source, &mut observed, &fetch_state, &mut warnings)?;
     Ok(Refresh::Updated { stats, warnings })
+}
+
+/// Stores what a refresh observed, in one transaction, after giving items that
+/// moved to a new address their stored guids back (with a warning saying how many).
+fn apply_keeping_moved(
+    ctx: &RefreshContext<'_>,
+    source: &Source,
+    observed: &mut [Observed],
+    fetch_state: &FetchState,
+    warnings: &mut Vec<String>,
+) -> Result<ApplyStats, RefreshError> {
+    let (moved, stats) = ctx.with_store(|store| {
+        let moved = store.keep_moved_identities(&source.id, observed)?;
+        Ok::<_, StoreError>((moved, store.apply(&source.id, observed, fetch_state, ctx.now)?))
+    })?;
+    if moved > 0 {
+        warnings.push(format!(
+            "{}: {moved} items moved to new addresses (same title and date); they keep their guids, so none comes back as new",
+            source.id
+        ));
+    }
+    Ok(stats)
 }
 
 /// Fetches the source's page with the stored validators. A `304`, or a body

@@ -96,3 +96,56 @@ async fn an_entry_without_a_link_has_no_link() {
         feed["items"].as_array().expect("items").iter().find(|item| item["title"] == "Episode 2").expect("episode 2");
     assert!(second.get("url").is_none(), "the feed's own address was given as the entry's link: {second}");
 }
+
+/// A listing page whose items link under `prefix`, each with a date.
+fn listing(prefix: &str) -> String {
+    let items: String = [
+        ("Plenary opens", "24 November 2022"),
+        ("Workshop in Accra", "8 November 2022"),
+        ("New guide", "20 October 2022"),
+    ]
+    .iter()
+    .enumerate()
+    .map(|(n, (title, date))| {
+        format!(
+            "<li class=\"news\"><h3><a href=\"{prefix}/item-{n}\">{title}</a></h3><p class=\"date\">{date}</p></li>"
+        )
+    })
+    .collect();
+    format!("<ul>{items}</ul>")
+}
+
+#[tokio::test]
+async fn a_site_moving_its_items_to_new_addresses_brings_back_no_new_items() {
+    let server = MockServer::start().await;
+    let before =
+        Mock::given(path("/news")).respond_with(ResponseTemplate::new(200).set_body_string(listing("/en/web/old")));
+    let scoped = server.register_as_scoped(before).await;
+    let source = format!(
+        "[[source]]\nid = \"coe\"\nurl = \"{}/news\"\nrobots = false\n\
+         [source.select]\nitem = \"li.news\"\ntitle = \"h3\"\nlink = \"h3 a\"\ndate = \".date\"\n",
+        server.uri()
+    );
+    let site = Site::new(&format!("{}{source}", site_table("")));
+    assert_eq!(report(&site.run().await, "coe").items_new, 3);
+    let guids_before = guids(&site, "coe");
+    drop(scoped);
+
+    // The site moves every item under a new path prefix (as a move to https or new slugs would).
+    Mock::given(path("/news"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(listing("/en/web/cybercrime/-")))
+        .mount(&server)
+        .await;
+    let run = site.run().await;
+    let coe = report(&run, "coe");
+    assert_eq!((coe.items_seen, coe.items_new), (3, 0), "the moved items came back as new");
+    assert!(
+        coe.warnings.iter().any(|warning| warning.contains("3 items moved to new addresses")),
+        "{:?}",
+        coe.warnings
+    );
+    assert_eq!(guids(&site, "coe"), guids_before, "the guids are the stored ones");
+    let feed = site.json_feed("coe");
+    let link = feed["items"][0]["url"].as_str().expect("a link");
+    assert!(link.contains("/en/web/cybercrime/-/item-"), "the feed links to the new address: {link}");
+}

@@ -140,6 +140,14 @@ pub fn one(conn: &Connection, source_id: &str, guid: &str) -> rusqlite::Result<O
     conn.prepare_cached(&sql)?.query_row((source_id, guid), read_stored).optional()
 }
 
+/// The guids of the source's stored items with this title and date text.
+pub fn guids_titled(conn: &Connection, source_id: &str, title: &str, date_text: &str) -> rusqlite::Result<Vec<String>> {
+    let mut statement =
+        conn.prepare_cached("SELECT guid FROM items WHERE source_id = ?1 AND title = ?2 AND date_text = ?3")?;
+    let rows = statement.query_map((source_id, title, date_text), |row| row.get(0))?;
+    rows.collect()
+}
+
 /// SQLite's `LIMIT`: -1 is none.
 fn sql_limit(limit: Option<usize>) -> i64 {
     limit.map_or(-1, |limit| i64::try_from(limit).unwrap_or(i64::MAX))

@@ -55,6 +55,8 @@ pub const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;",
     // 3: the revision time a feed source gives for an item (Atom <updated>), shown as its updated time.
     "ALTER TABLE items ADD COLUMN revised TEXT;",
+    // 4: finds a stored item by its title, for items that moved to a new address.
+    "CREATE INDEX items_by_title ON items (source_id, title);",
 ];
 
 /// The schema version of `conn` (0 for a new database).

@@ -272,6 +272,37 @@ impl Store {
         Ok(stats)
     }
 
+    /// Items that moved to a new address keep their identity: an observed item
+    /// whose guid is new, but whose title and date text match exactly one stored
+    /// item of the source that is not on the page any more, takes that item's
+    /// guid (its new link is stored as a change of link). This is what a site's
+    /// move to https, to new slugs or to a new path prefix looks like. Undated
+    /// items are left alone: a title alone is too weak an identity. Returns how
+    /// many items were given back their guid.
+    pub fn keep_moved_identities(&self, source_id: &str, observed: &mut [Observed]) -> Result<usize, StoreError> {
+        let on_page: HashSet<String> = observed.iter().map(|entry| entry.item.guid.clone()).collect();
+        let mut adopted: HashSet<String> = HashSet::new();
+        let mut moved = 0;
+        for entry in observed.iter_mut() {
+            let Some(date_text) = entry.item.date_text.as_deref() else {
+                continue;
+            };
+            if items::one(&self.conn, source_id, &entry.item.guid)?.is_some() {
+                continue;
+            }
+            let candidates: Vec<String> = items::guids_titled(&self.conn, source_id, &entry.item.title, date_text)?
+                .into_iter()
+                .filter(|guid| !on_page.contains(guid) && !adopted.contains(guid))
+                .collect();
+            if let [old] = candidates.as_slice() {
+                adopted.insert(old.clone());
+                entry.item.guid = old.clone();
+                moved += 1;
+            }
+        }
+        Ok(moved)
+    }
+
     /// A success with nothing to extract (304, or the same body as last time):
     /// records the fetch state and the success only.
     pub fn record_unchanged(

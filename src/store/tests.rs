@@ -592,3 +592,25 @@ fn a_cut_short_store_is_refused_and_init_moves_it_aside() {
         .collect();
     assert_eq!(aside.len(), 1, "the old bytes are kept aside");
 }
+
+#[test]
+fn moved_items_keep_their_guid_only_when_title_and_date_point_at_one_item_gone_from_the_page() {
+    let scratch = scratch();
+    let mut store = open(&scratch);
+    let with_date = |guid: &str, title: &str| Item { date_text: Some("24 November 2022".into()), ..item(guid, title) };
+    let stored_items =
+        [with_date("http://e.org/a", "A"), with_date("http://e.org/b", "Twin"), with_date("http://e.org/c", "Twin")];
+    apply(&mut store, &stored_items, at(1, 8));
+    let mut observed = seen(&[
+        with_date("https://e.org/a", "A"),
+        with_date("https://e.org/twin", "Twin"),
+        item("https://e.org/undated", "A"),
+    ]);
+    assert_eq!(store.keep_moved_identities("news", &mut observed).expect("lookup"), 1);
+    let guids: Vec<&str> = observed.iter().map(|entry| entry.item.guid.as_str()).collect();
+    assert_eq!(
+        guids,
+        ["http://e.org/a", "https://e.org/twin", "https://e.org/undated"],
+        "ambiguous and undated items stay new"
+    );
+}

@@ -15,7 +15,7 @@ use crate::model::Item;
 pub const MAX_TITLE_CHARS: usize = 1_000;
 /// Longest summary kept, in characters.
 pub const MAX_SUMMARY_CHARS: usize = 20_000;
-/// Longest content HTML kept, in bytes (cut only between tags, see [`cap_html`]).
+/// Longest content HTML kept, in bytes (cut only between tags, see `cap_html`).
 pub const MAX_CONTENT_BYTES: usize = 1_000_000;
 /// Longest location, author or category kept, in characters.
 pub const MAX_LABEL_CHARS: usize = 300;

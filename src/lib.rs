@@ -8,7 +8,8 @@
 //!
 //! Where things are:
 //! - [`config`]: the TOML config, read once into typed values, every error with file and line.
-//! - [`fetch`]: HTTP(S) and `file:` with limits, retries, robots.txt and charset decoding.
+//! - [`fetch`]: HTTP(S) and `file:` with limits, retries, robots.txt, charset decoding, and the rule that
+//!   pages may not lead to local files or private addresses.
 //! - [`parse`]: HTML text into a tree in linear time, whatever its nesting.
 //! - [`extract`]: CSS selectors over a page give raw items; [`normalize`] makes them model items.
 //! - [`dates`]: date texts in five languages; [`identity`]: guids; [`text`]: text and HTML cleaning.
@@ -17,6 +18,8 @@
 //! - [`store`]: the SQLite history of every item and source.
 //! - [`publish`]: RSS 2.0, Atom 1.0, JSON Feed 1.1, `index.html` and `feeds.opml`.
 //! - [`refresh`] and [`run`]: one source's pass, and a whole run over the config.
+//! - [`serve`]: `octofeed serve`: the scheduler, and an HTTP server that serves published files from memory
+//!   and stands up to misbehaving clients.
 //! - [`import`]: an OPML subscription list as `kind = "feed"` sources (`octofeed import-opml`).
 
 pub mod cli;

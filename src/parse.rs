@@ -2,7 +2,7 @@
 //! size, whatever its shape. html5ever's tree builder searches the stack of open
 //! elements for most tags, so a page nested 100,000 levels deep takes minutes;
 //! selector matching walks ancestors too. Between html5ever's tokenizer and its
-//! tree builder, [`DepthCap`] drops start tags that would open an element deeper
+//! tree builder, `DepthCap` drops start tags that would open an element deeper
 //! than [`MAX_DEPTH`]: their text and children stay, attached to the deepest
 //! element kept, so a hostile page is flattened, never refused.
 //!

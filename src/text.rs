@@ -141,7 +141,7 @@ pub fn is_xml_char(c: char) -> bool {
 /// and image sources made absolute against `base`, and every URL, checked after
 /// that, `http(s)` or `mailto:` (anything else is removed); forbidden XML
 /// characters dropped. Empty when nothing visible remains.
-/// Lazy images keep their real address (see [`unlazy_images`]).
+/// Lazy images keep their real address (see `unlazy_images`).
 pub fn sanitize_html(html: &str, base: &Url) -> String {
     let cleaned = ammonia::Builder::default()
         .url_schemes(std::collections::HashSet::from(["http", "https", "mailto"]))

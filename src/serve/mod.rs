@@ -4,8 +4,8 @@
 //! files the way feed readers like: right `Content-Type`, `ETag`,
 //! `Last-Modified`, `304`s and gzip, from memory.
 //!
-//! Where things are: [`routes`] says which paths exist and answers them;
-//! [`files`] holds the published files in memory; [`listen`] is the
+//! Where things are: `routes` says which paths exist and answers them;
+//! `files` holds the published files in memory; `listen` is the
 //! connection handling (timeouts, limits, shutdown).
 
 mod files;

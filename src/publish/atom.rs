@@ -12,7 +12,9 @@ use atom_syndication::{
 };
 use chrono::{DateTime, Utc};
 
-use super::{ATOM_FILE, GENERATOR, escape_html, is_http_url, media_type, whole_seconds, xml_safe};
+use crate::hygiene::is_web_url_text;
+
+use super::{ATOM_FILE, GENERATOR, escape_html, media_type, whole_seconds, xml_safe};
 use crate::identity::uuid_urn;
 use crate::model::{FeedDoc, FeedEntry, FeedMeta, Origin};
 
@@ -80,7 +82,7 @@ fn entry(entry: &FeedEntry, meta: &FeedMeta, source_updated: &BTreeMap<&str, Dat
     }
     links.extend(item.enclosures.iter().map(enclosure));
     let mut extensions = ExtensionMap::new();
-    if let Some(image) = item.image.as_deref().filter(|url| is_http_url(url)) {
+    if let Some(image) = item.image.as_deref().filter(|url| is_web_url_text(url)) {
         extensions.insert("media".to_owned(), media_image(image));
     }
     Entry {

@@ -6,7 +6,9 @@
 
 use std::fmt::{self, Write};
 
-use super::{ATOM_FILE, JSON_FILE, RSS_FILE, escape_html, is_http_url, plain_summary, rfc3339, rfc3339_in};
+use crate::hygiene::is_web_url_text;
+
+use super::{ATOM_FILE, JSON_FILE, RSS_FILE, escape_html, plain_summary, rfc3339, rfc3339_in};
 use crate::model::{FeedDoc, FeedEntry};
 
 /// How many of each feed's newest items the page shows.
@@ -131,7 +133,7 @@ fn files(html: &mut String, doc: &FeedDoc) -> fmt::Result {
     for (label, file) in [("RSS", RSS_FILE), ("Atom", ATOM_FILE), ("JSON Feed", JSON_FILE)] {
         write!(html, "<a href=\"{}\">{label}</a> · ", escape_html(&relative(&meta.id, file)))?;
     }
-    if is_http_url(&meta.home_page_url) {
+    if is_web_url_text(&meta.home_page_url) {
         write!(html, "<a href=\"{}\">web page</a> · ", escape_html(&meta.home_page_url))?;
     }
     write!(html, "<span class=\"meta\">{}", count(doc.entries.len(), "item"))?;
@@ -145,7 +147,7 @@ fn files(html: &mut String, doc: &FeedDoc) -> fmt::Result {
 fn item(html: &mut String, entry: &FeedEntry) -> fmt::Result {
     let item = &entry.item;
     html.push_str("<li>");
-    if is_http_url(&item.link) {
+    if is_web_url_text(&item.link) {
         write!(html, "<a href=\"{}\">{}</a>", escape_html(&item.link), escape_html(&item.title))?;
     } else {
         html.push_str(&escape_html(&item.title));

@@ -209,11 +209,6 @@ fn rfc3339_in(time: DateTime<Utc>, zone: chrono_tz::Tz) -> String {
     whole_seconds(time).with_timezone(&zone).to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-/// Whether `url` is an absolute http(s) URL.
-fn is_http_url(url: &str) -> bool {
-    url::Url::parse(url).is_ok_and(|url| matches!(url.scheme(), "http" | "https"))
-}
-
 /// `mime` when it looks like `type/subtype`, else `application/octet-stream`.
 fn media_type(mime: &str) -> &str {
     let mime = mime.trim();

@@ -11,7 +11,9 @@ use rss::extension::dublincore::DublinCoreExtension;
 use rss::extension::{Extension, ExtensionMap};
 use rss::{Category, Channel, Enclosure, Guid, Item, Source};
 
-use super::{GENERATOR, RSS_FILE, escape_html, is_http_url, media_type, plain_summary, whole_seconds, xml_safe};
+use crate::hygiene::is_web_url_text;
+
+use super::{GENERATOR, RSS_FILE, escape_html, media_type, plain_summary, whole_seconds, xml_safe};
 use crate::model::{FeedDoc, FeedEntry, FeedMeta};
 
 const ATOM_NS: &str = "http://www.w3.org/2005/Atom";
@@ -73,7 +75,7 @@ fn self_link(url: &str) -> BTreeMap<String, Vec<Extension>> {
 fn item(entry: &FeedEntry) -> Item {
     let item = &entry.item;
     let mut extensions = ExtensionMap::new();
-    if let Some(image) = item.image.as_deref().filter(|url| is_http_url(url)) {
+    if let Some(image) = item.image.as_deref().filter(|url| is_web_url_text(url)) {
         extensions.insert("media".to_owned(), media_image(image));
     }
     Item {
@@ -86,7 +88,7 @@ fn item(entry: &FeedEntry) -> Item {
         guid: Some(guid(&item.guid, &item.link)),
         pub_date: Some(rfc2822_in(entry.published, entry.timezone)),
         source: entry.origin.as_ref().and_then(|origin| {
-            is_http_url(&origin.feed_url).then(|| Source {
+            is_web_url_text(&origin.feed_url).then(|| Source {
                 url: xml_safe(&origin.feed_url).into_owned(),
                 title: Some(xml_safe(&origin.title).into_owned()),
             })
@@ -100,7 +102,7 @@ fn item(entry: &FeedEntry) -> Item {
 
 /// The guid is a permalink only when it is the item's own http(s) link.
 fn guid(guid: &str, link: &str) -> Guid {
-    Guid { value: xml_safe(guid).into_owned(), permalink: guid == link && is_http_url(guid) }
+    Guid { value: xml_safe(guid).into_owned(), permalink: guid == link && is_web_url_text(guid) }
 }
 
 fn category(name: &str) -> Category {

@@ -42,9 +42,10 @@ pub fn web_base(candidate: Url) -> Option<Url> {
 /// `http(s)` (link, image, attachments), caps its texts, and takes bidirectional
 /// controls out of its title. Returns a warning for each thing it dropped or cut.
 pub fn clean_item(item: &mut Item) -> Vec<String> {
-    let mut warnings = Vec::new();
-    let title = item.title.clone();
-    let mut note = |message: String| warnings.push(format!("\"{}\": {message}", shorten(&title)));
+    // What was dropped or cut; each is prefixed with the (final) title at the end,
+    // so a clean item costs no copy of its title.
+    let mut dropped: Vec<String> = Vec::new();
+    let mut note = |message: String| dropped.push(message);
     if !item.link.is_empty() && !is_web_url_text(&item.link) {
         note(format!("link \"{}\" dropped: only http(s) URLs are published", shorten(&item.link)));
         item.link.clear();
@@ -85,7 +86,11 @@ pub fn clean_item(item: &mut Item) -> Vec<String> {
     }
     item.authors.truncate(MAX_LABELS);
     item.categories.truncate(MAX_LABELS);
-    warnings
+    if dropped.is_empty() {
+        return dropped;
+    }
+    let title = shorten(&item.title);
+    dropped.into_iter().map(|message| format!("\"{title}\": {message}")).collect()
 }
 
 /// `item` as [`clean_item`] leaves it, for items stored before these rules.

@@ -2,7 +2,8 @@
 //! against publishing one source's feed from the same store (the baseline).
 //!
 //! Each measures what `run::publish_changed` does for one feed: load the items
-//! from the store, assemble the document, render RSS, Atom and JSON Feed, write.
+//! from the store, assemble the document and its newsletter document, render
+//! RSS, Atom, JSON Feed and `new.xml`, write.
 //! The "before" case loads every stored item, as `run` did before
 //! `feeds::channel_doc_from`. Run with `cargo bench --bench channel`.
 
@@ -13,7 +14,10 @@ use std::time::Duration;
 use chrono::{DateTime, TimeZone, Utc};
 use criterion::{Criterion, criterion_group, criterion_main};
 use octofeed::config::Config;
-use octofeed::feeds::{channel_doc, channel_doc_from, source_doc};
+use octofeed::feeds::{
+    channel_doc, channel_doc_from, channel_newsletter_doc, channel_newsletter_doc_from, source_doc,
+    source_newsletter_doc,
+};
 use octofeed::model::Item;
 use octofeed::publish::{render_feed, write_feed};
 use octofeed::store::{FetchState, Observed, Store};
@@ -84,20 +88,27 @@ fn publish(c: &mut Criterion) {
     group.bench_function("one source (500 stored items)", |b| {
         b.iter(|| {
             let doc = source_doc(&config.site, one, store.items(&one.id, Some(one.max_items)).expect("items"));
-            black_box(write_feed(&output, &one.id, &render_feed(&doc)).expect("written"))
+            let newest = store.announced_items(&[one.id.as_str()], Some(one.max_items)).expect("items");
+            let newsletter = source_newsletter_doc(&config.site, one, newest);
+            black_box(write_feed(&output, &one.id, &render_feed(&doc, &newsletter)).expect("written"))
         })
     });
     group.bench_function("channel, every stored item loaded (before)", |b| {
         b.iter(|| {
             let doc = channel_doc(&config, channel, store.items_of_sources(&sources, None).expect("items"));
-            black_box(write_feed(&output, &channel.id, &render_feed(&doc)).expect("written"))
+            let all = store.announced_items(&sources, None).expect("items");
+            let newsletter = channel_newsletter_doc(&config, channel, all);
+            black_box(write_feed(&output, &channel.id, &render_feed(&doc, &newsletter)).expect("written"))
         })
     });
     group.bench_function("channel (200 sources, 100000 stored items)", |b| {
         b.iter(|| {
             let doc =
                 channel_doc_from(&config, channel, |limit| store.items_of_sources(&sources, limit)).expect("items");
-            black_box(write_feed(&output, &channel.id, &render_feed(&doc)).expect("written"))
+            let newsletter =
+                channel_newsletter_doc_from(&config, channel, |limit| store.announced_items(&sources, limit))
+                    .expect("items");
+            black_box(write_feed(&output, &channel.id, &render_feed(&doc, &newsletter)).expect("written"))
         })
     });
     group.finish();

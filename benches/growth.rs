@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeZone, Utc};
 use octofeed::config::Config;
-use octofeed::feeds::source_doc;
+use octofeed::feeds::{source_doc, source_newsletter_doc};
 use octofeed::model::Item;
 use octofeed::publish;
 use octofeed::run::{RunOptions, run};
@@ -137,7 +137,10 @@ fn unchanged_source(world: &World) -> Duration {
         assert_eq!(stats.new + stats.updated, 0);
         let items = store.items(&source.id, Some(source.max_items)).expect("items");
         let doc = source_doc(&world.config.site, source, items);
-        let written = publish::write_feed(output, &source.id, &publish::render_feed(&doc)).expect("publish");
+        let newest = store.announced_items(&[source.id.as_str()], Some(source.max_items)).expect("items");
+        let newsletter = source_newsletter_doc(&world.config.site, source, newest);
+        let written =
+            publish::write_feed(output, &source.id, &publish::render_feed(&doc, &newsletter)).expect("publish");
         assert_eq!(written, 0);
     })
 }

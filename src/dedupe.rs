@@ -154,6 +154,7 @@ mod tests {
             first_seen,
             updated: first_seen,
             position: 0,
+            announced: first_seen,
         }
     }
 

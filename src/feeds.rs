@@ -12,11 +12,33 @@ use crate::dedupe::dedupe;
 use crate::identity::{hash_parts, hex};
 use crate::model::{FeedDoc, FeedEntry, FeedMeta, Item, Origin, StoredItem};
 
+/// Which dates a feed shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Dating {
+    /// The main feeds: the page's dates ([`StoredItem::published`], [`StoredItem::revised`]).
+    Page,
+    /// The newsletter feed: when octofeed first saw each item ([`StoredItem::announced`]),
+    /// with the page's date and place moved into the item's text.
+    Announced,
+}
+
 /// The feed of one source, newest first, at most `source.max_items` entries.
 pub fn source_doc(site: &Site, source: &Source, items: Vec<StoredItem>) -> FeedDoc {
+    source_feed(site, source, items, Dating::Page)
+}
+
+/// The newsletter feed (`new.xml`) of one source: `items` (newest first by
+/// [`StoredItem::announced`], as [`crate::store::Store::announced_items`] gives them)
+/// dated by when octofeed first saw them, at most `source.max_items`.
+pub fn source_newsletter_doc(site: &Site, source: &Source, items: Vec<StoredItem>) -> FeedDoc {
+    as_newsletter(source_feed(site, source, items, Dating::Announced))
+}
+
+fn source_feed(site: &Site, source: &Source, items: Vec<StoredItem>, dating: Dating) -> FeedDoc {
     let items: Vec<StoredItem> = items.into_iter().take(source.max_items).collect();
-    let updated = newest_change(&items);
-    let mut entries: Vec<FeedEntry> = items.into_iter().map(|stored| entry(stored, None, source.timezone)).collect();
+    let updated = newest_change(&items, dating);
+    let mut entries: Vec<FeedEntry> =
+        items.into_iter().map(|stored| entry(stored, None, source.timezone, dating)).collect();
     with_distinct_updated(&mut entries);
     let home = source.home_page().to_string();
     FeedDoc {
@@ -43,16 +65,26 @@ pub fn channel_refresh_every(config: &Config, channel: &Channel) -> Option<std::
 /// The feed of a channel: its sources' items, filtered by `include` and
 /// `exclude`, duplicates across sources merged, newest first, at most `channel.max_items`.
 pub fn channel_doc(config: &Config, channel: &Channel, items: Vec<StoredItem>) -> FeedDoc {
+    channel_feed(config, channel, items, Dating::Page)
+}
+
+/// The newsletter feed of a channel: like [`channel_doc`], from items ordered
+/// and dated as in [`source_newsletter_doc`].
+pub fn channel_newsletter_doc(config: &Config, channel: &Channel, items: Vec<StoredItem>) -> FeedDoc {
+    as_newsletter(channel_feed(config, channel, items, Dating::Announced))
+}
+
+fn channel_feed(config: &Config, channel: &Channel, items: Vec<StoredItem>, dating: Dating) -> FeedDoc {
     let site = &config.site;
     let kept: Vec<StoredItem> = items.into_iter().filter(|stored| channel_keeps(channel, &stored.item)).collect();
     let shown: Vec<StoredItem> = dedupe(kept).into_iter().take(channel.max_items).collect();
-    let updated = newest_change(&shown);
+    let updated = newest_change(&shown, dating);
     let mut entries: Vec<FeedEntry> = shown
         .into_iter()
         .map(|stored| {
             let source = config.source(&stored.source_id);
             let timezone = source.map_or(chrono_tz::Tz::UTC, |source| source.timezone);
-            entry(stored, source.map(|source| origin(site, source)), timezone)
+            entry(stored, source.map(|source| origin(site, source)), timezone, dating)
         })
         .collect();
     with_distinct_updated(&mut entries);
@@ -95,18 +127,36 @@ const WINDOW_PER_ITEM: usize = 5;
 pub fn channel_doc_from<E>(
     config: &Config,
     channel: &Channel,
+    load: impl FnMut(Option<usize>) -> Result<Vec<StoredItem>, E>,
+) -> Result<FeedDoc, E> {
+    windowed(channel, load, |items| channel_doc(config, channel, items))
+}
+
+/// [`channel_newsletter_doc`] from a window of the newest items by newsletter
+/// date, as [`channel_doc_from`] does; `load` gives them in that order.
+pub fn channel_newsletter_doc_from<E>(
+    config: &Config,
+    channel: &Channel,
+    load: impl FnMut(Option<usize>) -> Result<Vec<StoredItem>, E>,
+) -> Result<FeedDoc, E> {
+    windowed(channel, load, |items| channel_newsletter_doc(config, channel, items))
+}
+
+fn windowed<E>(
+    channel: &Channel,
     mut load: impl FnMut(Option<usize>) -> Result<Vec<StoredItem>, E>,
+    build: impl Fn(Vec<StoredItem>) -> FeedDoc,
 ) -> Result<FeedDoc, E> {
     let mut window = channel.max_items.saturating_mul(WINDOW_PER_ITEM).max(1_000);
     loop {
         let items = load(Some(window))?;
         let exhausted = items.len() < window;
-        let doc = channel_doc(config, channel, items);
+        let doc = build(items);
         if exhausted || doc.entries.len() >= channel.max_items {
             return Ok(doc);
         }
         if window > usize::MAX / 4 {
-            return Ok(channel_doc(config, channel, load(None)?));
+            return Ok(build(load(None)?));
         }
         window *= 4;
     }
@@ -126,15 +176,49 @@ pub fn channel_keeps(channel: &Channel, item: &Item) -> bool {
     (channel.include.is_empty() || any(&channel.include)) && !any(&channel.exclude)
 }
 
-fn entry(stored: StoredItem, origin: Option<Origin>, timezone: chrono_tz::Tz) -> FeedEntry {
+fn entry(stored: StoredItem, origin: Option<Origin>, timezone: chrono_tz::Tz, dating: Dating) -> FeedEntry {
+    let (published, updated) = match dating {
+        Dating::Page => (stored.published(), stored.revised()),
+        Dating::Announced => (stored.announced, stored.announced),
+    };
     // Items stored before the hygiene rules existed get them here.
-    FeedEntry {
-        published: stored.published(),
-        updated: stored.revised(),
-        item: crate::hygiene::cleaned(stored.item),
-        origin,
-        timezone,
+    let mut item = crate::hygiene::cleaned(stored.item);
+    if dating == Dating::Announced {
+        tell_when_and_where(&mut item, published, timezone);
     }
+    FeedEntry { published, updated, item, origin, timezone }
+}
+
+/// Puts the page's date and place at the head of the item's text, for the
+/// newsletter feed whose dates are octofeed's: "24 November 2022 · Strasbourg,
+/// France — " before the summary, and as a first paragraph of the content.
+fn tell_when_and_where(item: &mut Item, announced: DateTime<Utc>, timezone: chrono_tz::Tz) {
+    let when = match (&item.date_text, item.published) {
+        (Some(text), _) => Some(text.clone()),
+        (None, Some(date)) if date != announced => Some(date.with_timezone(&timezone).format("%-d %B %Y").to_string()),
+        _ => None,
+    };
+    let line: Vec<String> = when.into_iter().chain(item.location.clone()).collect();
+    if line.is_empty() {
+        return;
+    }
+    let line = line.join(" · ");
+    item.summary = Some(match item.summary.as_deref().map(str::trim).filter(|text| !text.is_empty()) {
+        Some(summary) => format!("{line} — {summary}"),
+        None => line.clone(),
+    });
+    if let Some(content) = &item.content {
+        item.content = Some(format!("<p>{}</p>{content}", crate::publish::escape_html(&line)));
+    }
+}
+
+/// Turns a feed built with [`Dating::Announced`] into the newsletter feed: its
+/// title says so (it is a second subscription next to the main feed).
+fn as_newsletter(mut doc: FeedDoc) -> FeedDoc {
+    doc.meta.description =
+        format!("{}: new items in the order octofeed first saw them, for newsletters", doc.meta.title);
+    doc.meta.title = format!("{} (new items)", doc.meta.title);
+    doc
 }
 
 fn origin(site: &Site, source: &Source) -> Origin {
@@ -166,10 +250,14 @@ fn with_distinct_updated(entries: &mut [FeedEntry]) {
     }
 }
 
-/// The newest item change, so unchanged items give unchanged bytes; the Unix
-/// epoch for an empty feed.
-fn newest_change(items: &[StoredItem]) -> DateTime<Utc> {
-    items.iter().map(|stored| stored.updated).max().unwrap_or(DateTime::UNIX_EPOCH)
+/// The newest item change (the newest newsletter date, for the newsletter
+/// feed), so unchanged items give unchanged bytes; the Unix epoch for an empty feed.
+fn newest_change(items: &[StoredItem], dating: Dating) -> DateTime<Utc> {
+    let change = |stored: &StoredItem| match dating {
+        Dating::Page => stored.updated,
+        Dating::Announced => stored.announced,
+    };
+    items.iter().map(change).max().unwrap_or(DateTime::UNIX_EPOCH)
 }
 
 /// A digest of what a source's feed shows besides its items: a change of it
@@ -216,7 +304,7 @@ mod tests {
         let first_seen = Utc.with_ymd_and_hms(2022, 12, 1, 8, 0, 0).unwrap();
         let published = Utc.with_ymd_and_hms(2022, 11, day, 11, 0, 0).single();
         let item = Item { guid: format!("g{position}-{day}"), title: "T".into(), published, ..Item::default() };
-        StoredItem { source_id: "s".into(), item, first_seen, updated: first_seen, position }
+        StoredItem { source_id: "s".into(), item, first_seen, updated: first_seen, position, announced: first_seen }
     }
 
     #[test]
@@ -235,7 +323,7 @@ mod tests {
     fn entries_sharing_an_updated_second_are_told_apart_and_others_left_alone() {
         let mut entries: Vec<FeedEntry> = [stored(0, 24), stored(0, 24), stored(0, 24), stored(0, 20)]
             .into_iter()
-            .map(|stored| entry(stored, None, chrono_tz::Tz::UTC))
+            .map(|stored| entry(stored, None, chrono_tz::Tz::UTC, Dating::Page))
             .collect();
         with_distinct_updated(&mut entries);
         let seconds: Vec<DateTime<Utc>> = entries.iter().map(|entry| entry.updated).collect();

@@ -76,12 +76,21 @@ pub struct StoredItem {
     pub updated: DateTime<Utc>,
     /// Position on the page when first seen (0 = top); orders undated items.
     pub position: i64,
+    /// When the newsletter feed (`new.xml`) dates the item, fixed when it is first
+    /// stored: its [`published`](StoredItem::published) time when it was on the
+    /// source's first run that stored items (a first send is no flood), else its
+    /// first-seen time, so a tool that sends "items dated after my last send"
+    /// gets every item that is new to octofeed, however old its page date.
+    pub announced: DateTime<Utc>,
 }
 
 impl StoredItem {
-    /// The publication time feeds show: the page's date, or the first-seen time.
+    /// The publication time feeds show: the page's date, or the first-seen time;
+    /// never later than the first-seen time, so no feed shows a date in the
+    /// future (an event announced ahead is dated when it was first seen; its
+    /// own date stays in the item's date text).
     pub fn published(&self) -> DateTime<Utc> {
-        self.item.published.unwrap_or(self.first_seen)
+        self.item.published.map_or(self.first_seen, |published| published.min(self.first_seen))
     }
 
     /// The revision time feeds show (Atom `<updated>`, JSON `date_modified`):
@@ -97,8 +106,7 @@ impl StoredItem {
         if self.updated > self.first_seen {
             return self.updated;
         }
-        let dated = self.item.published.map_or(self.first_seen, |published| published.min(self.first_seen));
-        dated - chrono::TimeDelta::seconds(self.position.clamp(0, 3599))
+        self.published() - chrono::TimeDelta::seconds(self.position.clamp(0, 3599))
     }
 }
 

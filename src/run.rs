@@ -14,7 +14,10 @@ use serde::Serialize;
 use tokio::sync::Semaphore;
 
 use crate::config::{Config, Source};
-use crate::feeds::{channel_doc_from, channel_fingerprint, source_doc, source_fingerprint};
+use crate::feeds::{
+    channel_doc_from, channel_fingerprint, channel_newsletter_doc_from, source_doc, source_fingerprint,
+    source_newsletter_doc,
+};
 use crate::fetch::{FetchError, FetchSettings, Fetcher};
 use crate::model::FeedDoc;
 use crate::publish::index::FeedListing;
@@ -265,7 +268,9 @@ pub fn publish_changed(config: &Config, store: &mut Store, failed: &HashSet<&str
         if needs_publish(store, output, &channel.id, &fingerprint, &channel.sources)? {
             let sources: Vec<&str> = channel.sources.iter().map(String::as_str).collect();
             let doc = channel_doc_from(config, channel, |limit| store.items_of_sources(&sources, limit))?;
-            batch.add(output, store, Publication::new(fingerprint, channel.sources.clone(), &doc))?;
+            let newsletter =
+                channel_newsletter_doc_from(config, channel, |limit| store.announced_items(&sources, limit))?;
+            batch.add(output, store, Publication::new(fingerprint, channel.sources.clone(), &doc, &newsletter))?;
         }
     }
     batch.flush(output, store)?;
@@ -317,8 +322,8 @@ struct Publication {
 impl Publication {
     /// Renders `doc` here, not on a writer thread: the big strings then come from
     /// the main allocator arena instead of one arena per writer thread.
-    fn new(fingerprint: String, sources: Vec<String>, doc: &FeedDoc) -> Publication {
-        Publication { id: doc.meta.id.clone(), fingerprint, sources, rendered: publish::render_feed(doc) }
+    fn new(fingerprint: String, sources: Vec<String>, doc: &FeedDoc, newsletter: &FeedDoc) -> Publication {
+        Publication { id: doc.meta.id.clone(), fingerprint, sources, rendered: publish::render_feed(doc, newsletter) }
     }
 }
 
@@ -343,7 +348,9 @@ impl Batch {
             let ids = vec![source.id.clone()];
             if needs_publish(store, output, &source.id, &fingerprint, &ids)? {
                 let doc = source_doc(&config.site, source, store.items(&source.id, Some(source.max_items))?);
-                self.add(output, store, Publication::new(fingerprint, ids, &doc))?;
+                let newest = store.announced_items(&[source.id.as_str()], Some(source.max_items))?;
+                let newsletter = source_newsletter_doc(&config.site, source, newest);
+                self.add(output, store, Publication::new(fingerprint, ids, &doc, &newsletter))?;
             }
         }
         Ok(())
@@ -378,7 +385,7 @@ impl Batch {
 }
 
 fn feed_files_exist(output: &Path, id: &str) -> bool {
-    ["rss.xml", "atom.xml", "feed.json"].iter().all(|file| output.join(id).join(file).exists())
+    publish::FEED_FILES.iter().all(|file| output.join(id).join(file).exists())
 }
 
 /// How many newest items `index.html` shows per feed.

@@ -284,6 +284,7 @@ fn a_channel_window_grows_until_the_filters_fill_the_feed() {
                 first_seen: published,
                 updated: published,
                 position: 0,
+                announced: published,
             }
         })
         .collect();

@@ -126,5 +126,5 @@ fn killed_runs_never_corrupt_the_store_or_the_published_files() {
         assert_eq!(code, 0, "{report}");
     }
     assert_eq!(check_store(&db).len(), 4 * 26, "every source has the union of both snapshots");
-    assert_eq!(check_published(&dir.path().join("public")), 5 * 3 + 2, "five feeds, the index and the OPML");
+    assert_eq!(check_published(&dir.path().join("public")), 5 * 4 + 2, "five feeds, the index and the OPML");
 }

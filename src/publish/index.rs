@@ -8,7 +8,7 @@ use std::fmt::{self, Write};
 
 use crate::hygiene::is_web_url_text;
 
-use super::{ATOM_FILE, JSON_FILE, RSS_FILE, escape_html, plain_summary, rfc3339, rfc3339_in};
+use super::{ATOM_FILE, JSON_FILE, NEWSLETTER_FILE, RSS_FILE, escape_html, plain_summary, rfc3339, rfc3339_in};
 use crate::model::{FeedDoc, FeedEntry};
 
 /// How many of each feed's newest items the page shows.
@@ -126,11 +126,13 @@ fn section(html: &mut String, feed: &FeedListing) -> fmt::Result {
     Ok(())
 }
 
-/// The feed's three files, its home page, and its item count.
+/// The feed's files (the newsletter feed too), its home page, and its item count.
 fn files(html: &mut String, doc: &FeedDoc) -> fmt::Result {
     let meta = &doc.meta;
     html.push_str("<p class=\"files\">");
-    for (label, file) in [("RSS", RSS_FILE), ("Atom", ATOM_FILE), ("JSON Feed", JSON_FILE)] {
+    for (label, file) in
+        [("RSS", RSS_FILE), ("Atom", ATOM_FILE), ("JSON Feed", JSON_FILE), ("newsletter RSS", NEWSLETTER_FILE)]
+    {
         write!(html, "<a href=\"{}\">{label}</a> · ", escape_html(&relative(&meta.id, file)))?;
     }
     if is_web_url_text(&meta.home_page_url) {
@@ -216,7 +218,7 @@ mod tests {
     }
 
     #[test]
-    fn lists_every_feed_with_its_three_relative_files() {
+    fn lists_every_feed_with_its_four_relative_files() {
         let html = Html::parse_document(&page());
         assert_eq!(texts(&html, "title"), [SITE]);
         assert_eq!(texts(&html, "h1"), [SITE]);
@@ -225,11 +227,12 @@ mod tests {
             ["Octopus Project: activities", "Council of Europe: all cybercrime news channel"]
         );
         assert_eq!(
-            attrs(&html, "section .files a", "href")[..4],
+            attrs(&html, "section .files a", "href")[..5],
             [
                 "octopus/rss.xml",
                 "octopus/atom.xml",
                 "octopus/feed.json",
+                "octopus/new.xml",
                 "https://www.coe.int/en/web/cybercrime/octopus-project"
             ]
         );

@@ -31,18 +31,24 @@ pub const RSS_FILE: &str = "rss.xml";
 pub const ATOM_FILE: &str = "atom.xml";
 /// File name of a feed's JSON Feed 1.1 document inside its folder.
 pub const JSON_FILE: &str = "feed.json";
+/// File name of a feed's newsletter feed (RSS 2.0, dated by when items were first seen).
+pub const NEWSLETTER_FILE: &str = "new.xml";
+/// Every file a feed's folder holds.
+pub const FEED_FILES: [&str; 4] = [RSS_FILE, ATOM_FILE, JSON_FILE, NEWSLETTER_FILE];
 
 /// The name the generator elements of every format give.
 const GENERATOR: &str = "octofeed";
 /// Longest plain-text excerpt taken from `content` when an item has no summary.
 const EXCERPT_CHARS: usize = 300;
 
-/// One feed rendered in the three formats.
+/// One feed rendered in the three formats, and its newsletter feed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rendered {
     pub rss: String,
     pub atom: String,
     pub json: String,
+    /// `new.xml`: RSS 2.0 of the feed's newsletter document.
+    pub newsletter: String,
 }
 
 /// A failed write, naming the path it was about.
@@ -54,18 +60,29 @@ pub enum PublishError {
     Write { path: PathBuf, source: io::Error },
 }
 
-/// Renders one feed in RSS 2.0, Atom 1.0 and JSON Feed 1.1.
-pub fn render_feed(doc: &FeedDoc) -> Rendered {
-    Rendered { rss: rss::render(doc), atom: atom::render(doc), json: json::render(doc) }
+/// Renders one feed in RSS 2.0, Atom 1.0 and JSON Feed 1.1, and its newsletter
+/// document (the same feed dated by first sight, see `feeds`) as RSS 2.0.
+pub fn render_feed(doc: &FeedDoc, newsletter: &FeedDoc) -> Rendered {
+    Rendered {
+        rss: rss::render(doc),
+        atom: atom::render(doc),
+        json: json::render(doc),
+        newsletter: rss::render_as(newsletter, NEWSLETTER_FILE),
+    }
 }
 
-/// Writes `<output_dir>/<id>/{rss.xml,atom.xml,feed.json}`; each file only when its
+/// Writes `<output_dir>/<id>/{rss.xml,atom.xml,feed.json,new.xml}`; each file only when its
 /// bytes differ from what is there (so unchanged output keeps its mtime); atomically
 /// (temp file in the same folder + rename, fsync'd), so a reader never sees a
 /// half-written file. Returns how many files were (re)written.
 pub fn write_feed(output_dir: &Path, id: &str, rendered: &Rendered) -> Result<usize, PublishError> {
     let folder = output_dir.join(id);
-    let files = [(RSS_FILE, &rendered.rss), (ATOM_FILE, &rendered.atom), (JSON_FILE, &rendered.json)];
+    let files = [
+        (RSS_FILE, &rendered.rss),
+        (ATOM_FILE, &rendered.atom),
+        (JSON_FILE, &rendered.json),
+        (NEWSLETTER_FILE, &rendered.newsletter),
+    ];
     let mut written = 0;
     for (name, text) in files {
         if write_file_if_changed(&folder.join(name), text.as_bytes())? {
@@ -143,7 +160,7 @@ pub fn xml_safe(text: &str) -> Cow<'_, str> {
 }
 
 /// Plain text made safe for HTML text and quoted attribute values (after [`xml_safe`]).
-fn escape_html(text: &str) -> String {
+pub(crate) fn escape_html(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in xml_safe(text).chars() {
         match c {
@@ -398,7 +415,7 @@ pub(crate) mod tests {
     #[test]
     fn render_feed_is_deterministic() {
         let doc = channel_doc(Some(BASE_URL));
-        assert_eq!(render_feed(&doc), render_feed(&doc.clone()));
+        assert_eq!(render_feed(&doc, &doc), render_feed(&doc.clone(), &doc.clone()));
     }
 
     fn entries_in(folder: &Path) -> Vec<String> {
@@ -439,14 +456,14 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn write_feed_writes_three_files_then_nothing() {
+    fn write_feed_writes_four_files_then_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let doc = sample_doc(Some(BASE_URL));
-        let rendered = render_feed(&doc);
-        assert_eq!(write_feed(dir.path(), "octopus", &rendered).unwrap(), 3);
+        let rendered = render_feed(&doc, &doc);
+        assert_eq!(write_feed(dir.path(), "octopus", &rendered).unwrap(), 4);
         assert_eq!(write_feed(dir.path(), "octopus", &rendered).unwrap(), 0);
         let folder = dir.path().join("octopus");
-        assert_eq!(entries_in(&folder), ["atom.xml", "feed.json", "rss.xml"]);
+        assert_eq!(entries_in(&folder), ["atom.xml", "feed.json", "new.xml", "rss.xml"]);
         assert_eq!(fs::read_to_string(folder.join(RSS_FILE)).unwrap(), rendered.rss);
 
         let mut changed = rendered.clone();

@@ -21,19 +21,25 @@ const MEDIA_NS: &str = "http://search.yahoo.com/mrss/";
 
 /// Renders `doc` as an RSS 2.0 document (UTF-8, indented, ending with a newline).
 pub fn render(doc: &FeedDoc) -> String {
-    let channel = channel(doc);
+    render_as(doc, RSS_FILE)
+}
+
+/// Like [`render`], for a document published as `file` in the feed's folder
+/// (its self link names that file).
+pub fn render_as(doc: &FeedDoc, file: &str) -> String {
+    let channel = channel(doc, file);
     let bytes = channel.pretty_write_to(Vec::new(), b' ', 2).expect("writing XML into a Vec cannot fail");
     let mut xml = String::from_utf8(bytes).expect("the rss crate writes UTF-8");
     xml.push('\n');
     xml
 }
 
-fn channel(doc: &FeedDoc) -> Channel {
+fn channel(doc: &FeedDoc, file: &str) -> Channel {
     let meta = &doc.meta;
     let items: Vec<Item> = doc.entries.iter().map(item).collect();
     let mut namespaces = BTreeMap::new();
     let mut extensions = ExtensionMap::new();
-    if let Some(self_url) = meta.file_url(RSS_FILE) {
+    if let Some(self_url) = meta.file_url(file) {
         namespaces.insert("atom".to_owned(), ATOM_NS.to_owned());
         extensions.insert("atom".to_owned(), self_link(&self_url));
     }

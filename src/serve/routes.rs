@@ -19,6 +19,7 @@ use super::ServeState;
 use super::files::ServedFile;
 use crate::config::Config;
 use crate::feeds::channel_refresh_every;
+use crate::publish;
 
 /// The HTTP routes: health, metrics, and the published files (looked up in
 /// the table [`ServeState::new`] builds, so a request costs no search).
@@ -63,9 +64,10 @@ pub(super) fn published_paths(config: &Config) -> HashMap<String, PublishedPath>
     for (id, every) in sources.chain(channels) {
         let cache = cache_control(every);
         for (file, content_type) in [
-            ("rss.xml", "application/rss+xml; charset=utf-8"),
-            ("atom.xml", "application/atom+xml; charset=utf-8"),
-            ("feed.json", "application/feed+json; charset=utf-8"),
+            (publish::RSS_FILE, "application/rss+xml; charset=utf-8"),
+            (publish::ATOM_FILE, "application/atom+xml; charset=utf-8"),
+            (publish::JSON_FILE, "application/feed+json; charset=utf-8"),
+            (publish::NEWSLETTER_FILE, "application/rss+xml; charset=utf-8"),
         ] {
             paths.insert(format!("/{id}/{file}"), path(&format!("{id}/{file}"), content_type, &cache));
         }

@@ -16,7 +16,7 @@ use crate::model::{Item, StoredItem};
 
 /// The columns [`read_stored`] expects, in its order.
 pub const STORED_COLUMNS: &str = "source_id, guid, link, title, summary, content, date, revised, date_text, \
-     location, authors, categories, image, enclosures, first_seen, updated, position, listing_hash";
+     location, authors, categories, image, enclosures, first_seen, updated, position, coalesce(announced, first_seen) AS announced, listing_hash";
 
 /// A time as the store writes it. RFC 3339 has four-digit years only, so
 /// times outside years 0000-9999 are clamped to that range (and a leap
@@ -166,6 +166,7 @@ pub fn read_stored(row: &Row) -> rusqlite::Result<(StoredItem, String)> {
         first_seen: row.get::<_, SqlTime>("first_seen")?.0,
         updated: row.get::<_, SqlTime>("updated")?.0,
         position: row.get("position")?,
+        announced: row.get::<_, SqlTime>("announced")?.0,
     };
     Ok((stored, row.get("listing_hash")?))
 }

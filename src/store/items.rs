@@ -27,14 +27,25 @@ impl Change {
     }
 }
 
+/// How the newsletter feed dates an item inserted now (see `StoredItem::announced`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Announce {
+    /// The source's first run that stores items: by its page date (never later than now).
+    ByDate,
+    /// Any later run: when it was first seen, now.
+    WhenSeen,
+}
+
 /// Inserts `observed` as first seen at `now` at `position`, or brings the
-/// stored item up to date, keeping its first-seen time and position.
+/// stored item up to date, keeping its first-seen time, position and
+/// newsletter date.
 pub fn upsert(
     conn: &Connection,
     source_id: &str,
     observed: &Observed,
     now: SqlTime,
     position: i64,
+    announce: Announce,
 ) -> rusqlite::Result<Change> {
     let new = ItemRow::of(&observed.item)?;
     let key: [(&str, &dyn ToSql); 2] = [(":source_id", &source_id), (":guid", &observed.item.guid)];
@@ -47,7 +58,7 @@ pub fn upsert(
         .query_row(&key[..], |row| Ok((ItemRow::read(row)?, row.get::<_, String>("listing_hash")?)))
         .optional()?;
     let Some((old, old_hash)) = old else {
-        insert(conn, &key, &new, observed, now, position)?;
+        insert(conn, &key, &new, observed, (now, position), announce)?;
         return Ok(Change::New);
     };
     let change = if old.differs_visibly(&new) {
@@ -68,17 +79,26 @@ fn insert(
     key: &[(&str, &dyn ToSql)],
     row: &ItemRow,
     observed: &Observed,
-    now: SqlTime,
-    position: i64,
+    (now, position): (SqlTime, i64),
+    announce: Announce,
 ) -> rusqlite::Result<()> {
+    let by_date = announce == Announce::ByDate;
     let mut params: Vec<(&str, &dyn ToSql)> = key.to_vec();
     params.extend(row.params());
-    params.extend([(":now", &now as &dyn ToSql), (":position", &position), (":listing_hash", &observed.listing_hash)]);
+    params.extend([
+        (":now", &now as &dyn ToSql),
+        (":position", &position),
+        (":listing_hash", &observed.listing_hash),
+        (":by_date", &by_date),
+    ]);
     conn.prepare_cached(
         "INSERT INTO items (source_id, guid, title, summary, content, date_text, link, date, revised, location,
-             authors, categories, image, enclosures, first_seen, updated, position, listing_hash, published)
+             authors, categories, image, enclosures, first_seen, updated, position, listing_hash, published,
+             announced)
          VALUES (:source_id, :guid, :title, :summary, :content, :date_text, :link, :date, :revised, :location,
-             :authors, :categories, :image, :enclosures, :now, :now, :position, :listing_hash, coalesce(:date, :now))",
+             :authors, :categories, :image, :enclosures, :now, :now, :position, :listing_hash,
+             min(coalesce(:date, :now), :now),
+             CASE WHEN :by_date THEN min(coalesce(:date, :now), :now) ELSE :now END)",
     )?
     .execute(&params[..])?;
     Ok(())
@@ -100,11 +120,31 @@ fn update(
              link = :link, date = :date, revised = :revised, location = :location, authors = :authors,
              categories = :categories,
              image = :image, enclosures = :enclosures, listing_hash = :listing_hash,
-             updated = coalesce(:bump, updated), published = coalesce(:date, first_seen)
+             updated = coalesce(:bump, updated), published = min(coalesce(:date, first_seen), first_seen)
          WHERE source_id = :source_id AND guid = :guid",
     )?
     .execute(&params[..])?;
     Ok(())
+}
+
+/// The newest items of several sources by their newsletter date (`announced`),
+/// walking `items_announced` for each.
+pub fn announced_of_sources(
+    conn: &Connection,
+    source_ids: &[&str],
+    limit: Option<usize>,
+) -> rusqlite::Result<Vec<StoredItem>> {
+    const ORDER: &str = "announced DESC, position ASC, guid ASC, source_id ASC";
+    let sql = format!(
+        "SELECT {STORED_COLUMNS} FROM items WHERE id IN (
+             SELECT id FROM items WHERE source_id IN (SELECT value FROM json_each(?1)) ORDER BY {ORDER} LIMIT ?2)
+         ORDER BY {ORDER}"
+    );
+    let ids =
+        serde_json::to_string(source_ids).map_err(|error| rusqlite::Error::ToSqlConversionFailure(error.into()))?;
+    let mut statement = conn.prepare_cached(&sql)?;
+    let rows = statement.query_map((ids, sql_limit(limit)), |row| Ok(read_stored(row)?.0))?;
+    rows.collect()
 }
 
 /// The source's newest items, walking `items_newest` for that source only.

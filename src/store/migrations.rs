@@ -57,6 +57,19 @@ pub const MIGRATIONS: &[&str] = &[
     "ALTER TABLE items ADD COLUMN revised TEXT;",
     // 4: finds a stored item by its title, for items that moved to a new address.
     "CREATE INDEX items_by_title ON items (source_id, title);",
+    // 5: the newsletter feed's dates, and no date in the future. `first_items_at` is
+    // the source's first run that stored items; `announced` is when the newsletter
+    // feed dates an item, fixed at insert: its page date for items of that first run,
+    // else the time it was first seen. `published` (the order of the main feeds)
+    // is never later than `first_seen`: an event announced ahead is dated when seen.
+    "ALTER TABLE sources ADD COLUMN first_items_at TEXT;
+    UPDATE sources SET first_items_at = (SELECT min(first_seen) FROM items WHERE items.source_id = sources.id);
+    UPDATE items SET published = min(published, first_seen);
+    ALTER TABLE items ADD COLUMN announced TEXT;
+    UPDATE items SET announced = CASE
+        WHEN first_seen <= (SELECT first_items_at FROM sources WHERE sources.id = items.source_id) THEN published
+        ELSE first_seen END;
+    CREATE INDEX items_announced ON items (source_id, announced DESC, position, guid);",
 ];
 
 /// The schema version of `conn` (0 for a new database).

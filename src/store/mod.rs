@@ -29,7 +29,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
 use crate::model::{Item, StoredItem};
 use columns::SqlTime;
-use items::Change;
+use items::{Announce, Change};
 use lock::StoreLock;
 use migrations::MIGRATIONS;
 
@@ -256,12 +256,21 @@ impl Store {
     ) -> Result<ApplyStats, StoreError> {
         let now = SqlTime::new(now);
         let tx = self.conn.transaction()?;
+        let first_items_at: Option<SqlTime> = tx
+            .prepare_cached("SELECT first_items_at FROM sources WHERE id = ?1")?
+            .query_row([source_id], |row| row.get(0))
+            .optional()?
+            .flatten();
+        let announce = if first_items_at.is_none() { Announce::ByDate } else { Announce::WhenSeen };
         record_success(&tx, source_id, fetch, now)?;
+        if first_items_at.is_none() && !observed.is_empty() {
+            tx.prepare_cached("UPDATE sources SET first_items_at = ?2 WHERE id = ?1")?.execute((source_id, now))?;
+        }
         let mut stats = ApplyStats::default();
         let mut shows_change = false;
         let mut guids = HashSet::new();
         for entry in observed.iter().filter(|entry| guids.insert(entry.item.guid.as_str())) {
-            let change = items::upsert(&tx, source_id, entry, now, stats.seen as i64)?;
+            let change = items::upsert(&tx, source_id, entry, now, stats.seen as i64, announce)?;
             shows_change |= change.shows();
             stats.count(change);
         }
@@ -358,6 +367,12 @@ impl Store {
     /// (then by source id), at most `limit`.
     pub fn items_of_sources(&self, source_ids: &[&str], limit: Option<usize>) -> Result<Vec<StoredItem>, StoreError> {
         Ok(items::of_sources(&self.conn, source_ids, limit)?)
+    }
+
+    /// The items of several sources newest first by their newsletter date
+    /// ([`StoredItem::announced`]), at most `limit`.
+    pub fn announced_items(&self, source_ids: &[&str], limit: Option<usize>) -> Result<Vec<StoredItem>, StoreError> {
+        Ok(items::announced_of_sources(&self.conn, source_ids, limit)?)
     }
 
     /// The stored item with this guid and its listing hash, to decide whether

@@ -18,7 +18,7 @@ pub const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
 /// The clock every pipeline test runs with.
 pub fn fixed_now() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2024, 1, 15, 12, 0, 0).single().expect("a valid fixed time")
+    Utc.with_ymd_and_hms(2025, 1, 15, 12, 0, 0).single().expect("a valid fixed time")
 }
 
 /// The absolute path of a file under `fixtures/`.

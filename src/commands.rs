@@ -123,11 +123,30 @@ async fn run_command(config: &Config, only: Vec<String>, json: bool, init: bool,
             if let Some(error) = &report.publish_error {
                 eprintln!("error: publishing stopped: {error}");
             }
+            print_push(&report, json);
             if report.any_failed() { FAILED } else { OK }
         }
         Err(error) => {
             eprintln!("error: {error}");
             if matches!(error, crate::run::RunError::UnknownSource(_)) { USAGE } else { FAILED }
+        }
+    }
+}
+
+/// What WebSub and the webhooks did: failures as warnings, and (without
+/// `--json`) a line with the webhooks' deliveries and what still waits.
+fn print_push(report: &crate::run::RunReport, json: bool) {
+    if let Some(hub) = &report.websub {
+        for failure in &hub.failed {
+            eprintln!("warning: WebSub hub not told of a change: {failure}");
+        }
+    }
+    if let Some(webhooks) = &report.webhooks {
+        for error in &webhooks.errors {
+            eprintln!("warning: webhook: {error}");
+        }
+        if !json {
+            println!("webhooks: {} delivered, {} pending", webhooks.delivered, webhooks.pending);
         }
     }
 }

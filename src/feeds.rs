@@ -52,6 +52,7 @@ fn source_feed(site: &Site, source: &Source, items: Vec<StoredItem>, dating: Dat
             updated,
             site_title: site.title.clone(),
             refresh_every: Some(source.interval),
+            hub: site.websub_hub.as_ref().map(ToString::to_string),
         },
         entries,
     }
@@ -108,6 +109,7 @@ fn channel_feed(config: &Config, channel: &Channel, items: Vec<StoredItem>, dati
             updated,
             site_title: site.title.clone(),
             refresh_every: channel_refresh_every(config, channel),
+            hub: site.websub_hub.as_ref().map(ToString::to_string),
         },
         entries,
     }
@@ -174,6 +176,15 @@ pub fn channel_keeps(channel: &Channel, item: &Item) -> bool {
         matchers.iter().any(|matcher| haystacks.iter().any(|text| matcher.matches(text)))
     };
     (channel.include.is_empty() || any(&channel.include)) && !any(&channel.exclude)
+}
+
+/// One stored item as its feed shows it, for a source's feed or (with its
+/// origin) a channel's: what a webhook sends for a new item.
+pub fn feed_entry(config: &Config, stored: StoredItem, in_channel: bool) -> FeedEntry {
+    let source = config.source(&stored.source_id);
+    let timezone = source.map_or(chrono_tz::Tz::UTC, |source| source.timezone);
+    let origin = source.filter(|_| in_channel).map(|source| origin(&config.site, source));
+    entry(stored, origin, timezone, Dating::Page)
 }
 
 fn entry(stored: StoredItem, origin: Option<Origin>, timezone: chrono_tz::Tz, dating: Dating) -> FeedEntry {
@@ -269,6 +280,7 @@ pub fn source_fingerprint(site: &Site, source: &Source) -> String {
         source.title.as_str(),
         source.home_page().as_str(),
         source.language.as_deref().unwrap_or(""),
+        site.websub_hub.as_ref().map_or("", |url| url.as_str()),
         &source.max_items.to_string(),
         &source.interval.as_secs().to_string(),
     ];
@@ -281,6 +293,7 @@ pub fn channel_fingerprint(config: &Config, channel: &Channel) -> String {
     let mut parts = vec![
         site.title.clone(),
         site.base_url.as_ref().map_or(String::new(), |url| url.to_string()),
+        site.websub_hub.as_ref().map_or(String::new(), |url| url.to_string()),
         channel.title.clone(),
         channel.max_items.to_string(),
         format!("{:?}", channel.include),

@@ -1,8 +1,8 @@
 //! octofeed turns web pages into feeds.
 //!
 //! ```text
-//! config ──► fetch ──► extract ──► normalize ──► store ──► publish
-//!  (typed)   (I/O)     (pure)      (pure)       (SQLite)   (pure + atomic write)
+//! config ──► fetch ──► extract ──► normalize ──► store ──► publish ──► push
+//!  (typed)   (I/O)     (pure)      (pure)       (SQLite)   (pure + atomic write)  (WebSub, webhooks)
 //!            refresh = one pass for one source; run = every source, then every feed
 //! ```
 //!
@@ -16,7 +16,8 @@
 //! - [`model`]: the news model shared by every stage; [`hygiene`]: what an item may carry (http(s) URLs,
 //!   capped texts, no bidi overrides), checked where items enter and where feeds are built.
 //! - [`store`]: the SQLite history of every item and source.
-//! - [`publish`]: RSS 2.0, Atom 1.0, JSON Feed 1.1, `index.html` and `feeds.opml`.
+//! - [`publish`]: RSS 2.0, Atom 1.0, JSON Feed 1.1, the newsletter feed `new.xml`, `index.html` and `feeds.opml`.
+//! - [`push`]: after publishing, WebSub pings and signed webhook deliveries of new items.
 //! - [`refresh`] and [`run`]: one source's pass, and a whole run over the config.
 //! - [`serve`]: `octofeed serve`: the scheduler, and an HTTP server that serves published files from memory
 //!   and stands up to misbehaving clients.
@@ -38,6 +39,7 @@ pub mod model;
 pub mod normalize;
 pub mod parse;
 pub mod publish;
+pub mod push;
 pub mod refresh;
 pub mod run;
 pub mod serve;

@@ -162,6 +162,8 @@ pub struct FeedMeta {
     /// How often the feed is refreshed (its sources' shortest `interval`):
     /// RSS `<ttl>` in minutes, and `serve`'s `Cache-Control: max-age`.
     pub refresh_every: Option<std::time::Duration>,
+    /// The WebSub hub (`[site] websub_hub`): RSS and Atom `<link rel="hub">`, JSON `hubs`.
+    pub hub: Option<String>,
 }
 
 /// A feed ready to render: metadata plus entries, newest first.

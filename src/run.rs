@@ -22,6 +22,8 @@ use crate::fetch::{FetchError, FetchSettings, Fetcher};
 use crate::model::FeedDoc;
 use crate::publish::index::FeedListing;
 use crate::publish::{self, PublishError};
+use crate::push::webhook::{self, WebhookReport};
+use crate::push::websub::{self, HubReport};
 use crate::refresh::{Refresh, RefreshContext, blocking, failure_message, refresh};
 use crate::store::{ApplyStats, Health, Store, StoreError, Unusable};
 
@@ -64,6 +66,12 @@ pub struct RunReport {
     pub files_written: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub publish_error: Option<String>,
+    /// What the WebSub hub was told, when `[site] websub_hub` is set and a feed changed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub websub: Option<HubReport>,
+    /// What the `[[webhook]]`s were sent and what still waits, when there are any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub webhooks: Option<WebhookReport>,
 }
 
 impl RunReport {
@@ -82,6 +90,8 @@ pub enum RunError {
     Fetcher(#[from] FetchError),
     #[error(transparent)]
     Publish(#[from] PublishError),
+    #[error("cannot build the HTTP client for WebSub and webhooks: {0}")]
+    PushClient(reqwest::Error),
     #[error("unknown source \"{0}\" (see `octofeed check` for the configured ids)")]
     UnknownSource(String),
 }
@@ -105,6 +115,8 @@ pub fn fetch_settings(config: &Config) -> FetchSettings {
 pub struct Runner {
     store: Mutex<Store>,
     fetcher: Fetcher,
+    /// WebSub pings and webhook deliveries.
+    push: reqwest::Client,
     /// One page parsed at a time per core (see [`RefreshContext::parse_slots`]).
     parse_slots: Semaphore,
     /// A long-lived runner (`serve`) publishes each source's feeds as soon as
@@ -126,6 +138,7 @@ impl Runner {
         Ok(Runner {
             store: Mutex::new(store),
             fetcher: Fetcher::new(fetch_settings(config))?,
+            push: crate::push::client(&config.site.user_agent).map_err(RunError::PushClient)?,
             parse_slots: Semaphore::new(std::thread::available_parallelism().map_or(1, usize::from)),
             long_lived: false,
             lock_timeout: config.site.lock_timeout,
@@ -182,13 +195,16 @@ impl Runner {
         let pending: Vec<_> = chosen.iter().map(|&source| tagged_refresh(&ctx, source)).collect();
         let mut refreshes = futures::stream::iter(pending).buffer_unordered(config.site.concurrency);
         let mut publish_error = None;
+        let mut changed_feeds: Vec<String> = Vec::new();
         while let Some((source, outcome)) = refreshes.next().await {
             let health = blocking(|| self.store().health(&source.id))?;
             let report = source_report(source, outcome, health);
             if self.long_lived && report.status != Status::Failed {
-                let early = blocking(|| publish_early(config, &mut self.store(), source));
-                if let Err(error) = early {
-                    publish_error.get_or_insert(error.to_string());
+                match blocking(|| publish_early(config, &mut self.store(), source)) {
+                    Ok(changed) => changed_feeds.extend(changed),
+                    Err(error) => {
+                        publish_error.get_or_insert(error.to_string());
+                    }
                 }
             }
             on_source(&report);
@@ -201,13 +217,45 @@ impl Runner {
         let failed: HashSet<&str> =
             reports.iter().filter(|report| report.status == Status::Failed).map(|report| report.id.as_str()).collect();
         let files_written = match blocking(|| publish_changed(config, &mut self.store(), &failed)) {
-            Ok(written) => written,
+            Ok(published) => {
+                changed_feeds.extend(published.feeds);
+                published.files
+            }
             Err(error) => {
                 publish_error.get_or_insert(error.to_string());
                 0
             }
         };
-        Ok(RunReport { sources: reports, files_written, publish_error })
+        let websub = self.announce(config, &changed_feeds).await;
+        let webhooks = self.deliver(config, options.now).await;
+        Ok(RunReport { sources: reports, files_written, publish_error, websub, webhooks })
+    }
+
+    /// Tells the WebSub hub, if any, of every feed this run rewrote.
+    async fn announce(&self, config: &Config, changed_feeds: &[String]) -> Option<HubReport> {
+        let (Some(hub), Some(base)) = (&config.site.websub_hub, &config.site.base_url) else { return None };
+        if changed_feeds.is_empty() {
+            return None;
+        }
+        Some(websub::announce(&self.push, hub, &websub::topics(base, changed_feeds)).await)
+    }
+
+    /// Queues this run's new items for the webhooks and sends what is due. A
+    /// store error here is reported with the webhooks, never as a failed run:
+    /// the items stay queued or findable after the mark for the next run.
+    async fn deliver(&self, config: &Config, now: DateTime<Utc>) -> Option<WebhookReport> {
+        if config.webhooks.is_empty() {
+            return None;
+        }
+        let queued = blocking(|| webhook::queue_new_items(config, &mut self.store(), now));
+        let delivered = match queued {
+            Ok(_) => webhook::deliver(&self.push, config, &self.store, now).await,
+            Err(error) => Err(error),
+        };
+        Some(delivered.unwrap_or_else(|error| WebhookReport {
+            errors: vec![format!("webhooks: {error}")],
+            ..WebhookReport::default()
+        }))
     }
 }
 
@@ -255,12 +303,21 @@ fn source_report(source: &Source, outcome: Refresh, health: Health) -> SourceRep
     }
 }
 
+/// What [`publish_changed`] wrote.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Published {
+    /// Files (re)written.
+    pub files: usize,
+    /// Ids of the feeds at least one file of which was rewritten.
+    pub feeds: Vec<String>,
+}
+
 /// Publishes every feed whose items or settings changed (or whose files are
 /// missing), except those of sources that failed in this run; then the index
-/// and OPML when any feed was written or they are missing. Returns files written.
-pub fn publish_changed(config: &Config, store: &mut Store, failed: &HashSet<&str>) -> Result<usize, RunError> {
+/// and OPML when any feed was written or they are missing.
+pub fn publish_changed(config: &Config, store: &mut Store, failed: &HashSet<&str>) -> Result<Published, RunError> {
     let output = &config.site.output_dir;
-    let mut batch = Batch { pending: Vec::with_capacity(WRITERS), written: 0, any: false };
+    let mut batch = Batch::new(WRITERS);
     let sources = config.sources.iter().filter(|source| !failed.contains(source.id.as_str()));
     batch.add_sources(config, store, sources)?;
     for channel in &config.channels {
@@ -279,21 +336,22 @@ pub fn publish_changed(config: &Config, store: &mut Store, failed: &HashSet<&str
     if batch.any || !index.exists() || !opml.exists() {
         batch.written += write_index_and_opml(config, store)?;
     }
-    Ok(batch.written)
+    Ok(Published { files: batch.written, feeds: batch.changed })
 }
 
 /// Publishes `source`'s feeds if they changed (or are missing), and a first
 /// `index.html` and `feeds.opml` if there are none yet, so a server that has
-/// just started serves something as soon as one source is done.
-fn publish_early(config: &Config, store: &mut Store, source: &Source) -> Result<(), RunError> {
-    let mut batch = Batch { pending: Vec::with_capacity(1), written: 0, any: false };
+/// just started serves something as soon as one source is done. Returns the
+/// ids of the feeds it rewrote.
+fn publish_early(config: &Config, store: &mut Store, source: &Source) -> Result<Vec<String>, RunError> {
+    let mut batch = Batch::new(1);
     batch.add_sources(config, store, std::iter::once(source))?;
     batch.flush(&config.site.output_dir, store)?;
     let output = &config.site.output_dir;
     if !output.join("index.html").exists() || !output.join("feeds.opml").exists() {
         write_index_and_opml(config, store)?;
     }
-    Ok(())
+    Ok(batch.changed)
 }
 
 fn needs_publish(
@@ -331,10 +389,17 @@ impl Publication {
 struct Batch {
     pending: Vec<Publication>,
     written: usize,
+    /// Whether any feed was published (written or found unchanged after a settings change).
     any: bool,
+    /// Feeds at least one file of which was rewritten.
+    changed: Vec<String>,
 }
 
 impl Batch {
+    fn new(capacity: usize) -> Batch {
+        Batch { pending: Vec::with_capacity(capacity), written: 0, any: false, changed: Vec::new() }
+    }
+
     /// Adds the feeds of `sources` that need publishing.
     fn add_sources<'c>(
         &mut self,
@@ -375,8 +440,12 @@ impl Batch {
                 .collect()
         });
         for (feed, result) in self.pending.drain(..).zip(results) {
-            self.written += result?;
+            let written = result?;
+            self.written += written;
             self.any = true;
+            if written > 0 {
+                self.changed.push(feed.id.clone());
+            }
             let sources: Vec<&str> = feed.sources.iter().map(String::as_str).collect();
             store.mark_published(&feed.id, &feed.fingerprint, &sources)?;
         }

@@ -31,6 +31,21 @@ pub struct Config {
     pub site: Site,
     pub sources: Vec<Source>,
     pub channels: Vec<Channel>,
+    /// `[[webhook]]`s: receivers of each new item.
+    pub webhooks: Vec<Webhook>,
+}
+
+/// One `[[webhook]]`: a receiver that gets one signed POST per new item of
+/// the feeds it names (every source's when it names none).
+#[derive(Debug, Clone)]
+pub struct Webhook {
+    pub url: Url,
+    /// The key of the HMAC-SHA256 signature of each body.
+    pub secret: String,
+    /// Source ids whose new items it gets.
+    pub sources: Vec<String>,
+    /// Channel ids whose new items it gets (filtered and merged as the channel is).
+    pub channels: Vec<String>,
 }
 
 /// `[site]`: what is shared by every feed and every fetch.
@@ -57,6 +72,8 @@ pub struct Site {
     /// Let pages, feeds and redirects lead to loopback, private and link-local
     /// addresses of hosts the config does not name (intranet use).
     pub allow_private: bool,
+    /// A WebSub hub: feeds name it (`rel="hub"`) and it is pinged after each change.
+    pub websub_hub: Option<Url>,
 }
 
 /// One `[[source]]`, with `[defaults]` applied.
@@ -314,8 +331,51 @@ fn read_config(root: &mut Table, folder: &Path, path: &Path, diag: &mut Diagnost
         .into_iter()
         .filter_map(|table| read_channel(table, &sources, default_max_items, diag))
         .collect();
+    let webhooks: Vec<Webhook> = root
+        .tables("webhook", diag)
+        .into_iter()
+        .enumerate()
+        .filter_map(|(index, table)| read_webhook(table, index, &sources, &channels, diag))
+        .collect();
     check_unique_ids(root, diag);
-    Some(Config { path: path.to_path_buf(), site: site?, sources, channels })
+    Some(Config { path: path.to_path_buf(), site: site?, sources, channels, webhooks })
+}
+
+fn read_webhook(
+    mut table: Table,
+    index: usize,
+    sources: &[Source],
+    channels: &[Channel],
+    diag: &mut Diagnostics,
+) -> Option<Webhook> {
+    table.name = format!("webhook #{}", index + 1);
+    let url = table.string("url", diag);
+    if url.is_none() {
+        diag.error(table.span(), format!("`{}` needs a `url`", table.name));
+    }
+    let url = url.and_then(|text| http_url(&text, "webhook.url", diag));
+    let secret = table.string("secret", diag);
+    match &secret {
+        None => diag.error(table.span(), format!("`{}` needs a `secret` to sign its deliveries", table.name)),
+        Some(secret) if secret.get_ref().trim().is_empty() => {
+            diag.error(secret.span(), format!("`{}.secret` must not be empty", table.name));
+        }
+        Some(_) => {}
+    }
+    let named = |key: &'static str, table: &mut Table, diag: &mut Diagnostics, known: &dyn Fn(&str) -> bool| {
+        let names = table.strings(key, diag).unwrap_or_default();
+        for name in &names {
+            if !known(name.get_ref()) {
+                let what = if key == "sources" { "source" } else { "channel" };
+                diag.error(name.span(), format!("`{}` names unknown {what} \"{}\"", table.name, name.get_ref()));
+            }
+        }
+        names.into_iter().map(Spanned::into_inner).collect::<Vec<String>>()
+    };
+    let webhook_sources = named("sources", &mut table, diag, &|id| sources.iter().any(|source| source.id == id));
+    let webhook_channels = named("channels", &mut table, diag, &|id| channels.iter().any(|channel| channel.id == id));
+    table.finish(diag);
+    Some(Webhook { url: url?, secret: secret?.into_inner(), sources: webhook_sources, channels: webhook_channels })
 }
 
 fn read_site(mut table: Table, folder: &Path, diag: &mut Diagnostics) -> Option<Site> {
@@ -343,6 +403,14 @@ fn read_site(mut table: Table, folder: &Path, diag: &mut Diagnostics) -> Option<
     let lock_timeout =
         duration(&mut table, "lock_timeout", bounds::LOCK_TIMEOUT, diag).unwrap_or(Duration::from_secs(10));
     let allow_private = table.boolean("allow_private", diag).unwrap_or(false);
+    let websub_hub = table.string("websub_hub", diag).and_then(|text| {
+        let hub = http_url(&text, "site.websub_hub", diag)?;
+        if base_url.is_none() {
+            let why = "`site.websub_hub` needs `site.base_url`: the hub fetches the feeds at their public addresses";
+            diag.error(text.span(), why);
+        }
+        Some(hub)
+    });
     table.finish(diag);
     Some(Site {
         title: title?.into_inner(),
@@ -357,6 +425,7 @@ fn read_site(mut table: Table, folder: &Path, diag: &mut Diagnostics) -> Option<
         retries,
         lock_timeout,
         allow_private,
+        websub_hub,
     })
 }
 

@@ -71,6 +71,9 @@ fn feed_links(meta: &FeedMeta) -> Vec<Link> {
     if let Some(self_url) = meta.file_url(ATOM_FILE) {
         links.push(link("self", &self_url, Some("application/atom+xml")));
     }
+    if let Some(hub) = &meta.hub {
+        links.push(link("hub", hub, None));
+    }
     links
 }
 

@@ -27,7 +27,17 @@ struct JsonFeed<'a> {
     language: Option<&'a str>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     authors: Vec<Author<'a>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    hubs: Vec<Hub<'a>>,
     items: Vec<JsonItem<'a>>,
+}
+
+/// A JSON Feed hub: `{"type": "WebSub", "url": "…"}`.
+#[derive(Serialize)]
+struct Hub<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    url: &'a str,
 }
 
 #[derive(Serialize)]
@@ -99,11 +109,22 @@ pub fn render(doc: &FeedDoc) -> String {
         description: xml_safe(meta.description.trim()),
         language: meta.language.as_deref(),
         authors: non_blank(&meta.site_title).map(|name| vec![Author { name: xml_safe(name) }]).unwrap_or_default(),
+        hubs: meta.hub.iter().map(|url| Hub { kind: "WebSub", url }).collect(),
         items: doc.entries.iter().map(item).collect(),
     };
     let mut json = serde_json::to_string_pretty(&feed).expect("a JSON Feed always serializes");
     json.push('\n');
     json
+}
+
+/// One entry as a JSON Feed item object, with `_octofeed.feed_id` naming the
+/// feed it belongs to: what a webhook receives for a new item.
+pub fn webhook_item(entry: &FeedEntry, feed_id: &str) -> String {
+    let mut value = serde_json::to_value(item(entry)).expect("a JSON Feed item always serializes");
+    let object = value.as_object_mut().expect("an item is an object");
+    let extension = object.entry("_octofeed").or_insert_with(|| serde_json::json!({}));
+    extension["feed_id"] = serde_json::Value::from(feed_id);
+    serde_json::to_string(&value).expect("a JSON value always serializes")
 }
 
 fn item(entry: &FeedEntry) -> JsonItem<'_> {

@@ -345,6 +345,7 @@ pub(crate) mod tests {
                 updated: at(2023, 12, 14, 10),
                 site_title: "Council of Europe — cybercrime news".into(),
                 refresh_every: Some(std::time::Duration::from_secs(6 * 3600)),
+                hub: None,
             },
             entries,
         }
@@ -410,6 +411,30 @@ pub(crate) mod tests {
         assert_eq!(media_type("pdf"), "application/octet-stream");
         assert_eq!(media_type("a b/c"), "application/octet-stream");
         assert_eq!(media_type(" image/png "), "image/png");
+    }
+
+    #[test]
+    fn a_websub_hub_is_named_in_every_format() {
+        let mut doc = sample_doc(Some(BASE_URL));
+        doc.meta.hub = Some("https://hub.example.net/".into());
+        let rendered = render_feed(&doc, &doc);
+        for xml in [&rendered.rss, &rendered.newsletter] {
+            let feed = feed_rs::parser::parse(xml.as_bytes()).unwrap();
+            assert!(xml.contains(r#"<atom:link href="https://hub.example.net/" rel="hub""#), "{xml}");
+            assert!(feed.links.iter().any(|link| link.rel.as_deref() == Some("self")), "{xml}");
+        }
+        let atom = feed_rs::parser::parse(rendered.atom.as_bytes()).unwrap();
+        let hubs: Vec<&str> = atom
+            .links
+            .iter()
+            .filter(|link| link.rel.as_deref() == Some("hub"))
+            .map(|link| link.href.as_str())
+            .collect();
+        assert_eq!(hubs, ["https://hub.example.net/"]);
+        let json: serde_json::Value = serde_json::from_str(&rendered.json).unwrap();
+        assert_eq!(json["hubs"], serde_json::json!([{"type": "WebSub", "url": "https://hub.example.net/"}]));
+        let without = render_feed(&sample_doc(Some(BASE_URL)), &sample_doc(Some(BASE_URL)));
+        assert!(!without.rss.contains("rel=\"hub\"") && !without.atom.contains("rel=\"hub\""));
     }
 
     #[test]

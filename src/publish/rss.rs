@@ -39,9 +39,16 @@ fn channel(doc: &FeedDoc, file: &str) -> Channel {
     let items: Vec<Item> = doc.entries.iter().map(item).collect();
     let mut namespaces = BTreeMap::new();
     let mut extensions = ExtensionMap::new();
+    let mut atom_links: Vec<Extension> = Vec::new();
     if let Some(self_url) = meta.file_url(file) {
+        atom_links.push(atom_link(&[("href", &self_url), ("rel", "self"), ("type", "application/rss+xml")]));
+    }
+    if let Some(hub) = &meta.hub {
+        atom_links.push(atom_link(&[("href", hub), ("rel", "hub")]));
+    }
+    if !atom_links.is_empty() {
         namespaces.insert("atom".to_owned(), ATOM_NS.to_owned());
-        extensions.insert("atom".to_owned(), self_link(&self_url));
+        extensions.insert("atom".to_owned(), BTreeMap::from([("link".to_owned(), atom_links)]));
     }
     if items.iter().any(|item| item.extensions.contains_key("media")) {
         namespaces.insert("media".to_owned(), MEDIA_NS.to_owned());
@@ -67,15 +74,13 @@ fn description(meta: &FeedMeta) -> String {
     xml_safe(text).into_owned()
 }
 
-/// `<atom:link href="…" rel="self" type="application/rss+xml"/>`, keyed for an [`ExtensionMap`].
-fn self_link(url: &str) -> BTreeMap<String, Vec<Extension>> {
-    let attrs = [("href", url), ("rel", "self"), ("type", "application/rss+xml")];
-    let link = Extension {
+/// `<atom:link …/>` with these attributes: the self link, the WebSub hub.
+fn atom_link(attrs: &[(&str, &str)]) -> Extension {
+    Extension {
         name: "atom:link".to_owned(),
         attrs: attrs.iter().map(|(key, value)| ((*key).to_owned(), xml_safe(value).into_owned())).collect(),
         ..empty_element()
-    };
-    BTreeMap::from([("link".to_owned(), vec![link])])
+    }
 }
 
 fn item(entry: &FeedEntry) -> Item {

@@ -70,6 +70,28 @@ pub const MIGRATIONS: &[&str] = &[
         WHEN first_seen <= (SELECT first_items_at FROM sources WHERE sources.id = items.source_id) THEN published
         ELSE first_seen END;
     CREATE INDEX items_announced ON items (source_id, announced DESC, position, guid);",
+    // 6: webhook deliveries. A webhook's mark is the newest item id it has been
+    // given (ids only grow: items are never deleted); a delivery is one item for
+    // one webhook and feed, kept after success so it is never sent twice.
+    "CREATE TABLE webhook_marks (
+        webhook   TEXT    NOT NULL,
+        feed_id   TEXT    NOT NULL,
+        last_item INTEGER NOT NULL,
+        PRIMARY KEY (webhook, feed_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE deliveries (
+        webhook      TEXT    NOT NULL,
+        feed_id      TEXT    NOT NULL,
+        guid         TEXT    NOT NULL,
+        body         TEXT    NOT NULL, -- the JSON POSTed, fixed when queued
+        queued       INTEGER NOT NULL, -- the item's id: the order of sending
+        attempts     INTEGER NOT NULL DEFAULT 0,
+        next_attempt TEXT    NOT NULL,
+        delivered_at TEXT,
+        last_error   TEXT,
+        PRIMARY KEY (webhook, feed_id, guid)
+    ) WITHOUT ROWID;
+    CREATE INDEX deliveries_pending ON deliveries (webhook, delivered_at, queued);",
 ];
 
 /// The schema version of `conn` (0 for a new database).

@@ -13,6 +13,7 @@
 //! dirty when any of its sources changed, without `apply` knowing channels.
 
 mod columns;
+mod deliveries;
 mod items;
 mod lock;
 mod migrations;
@@ -29,6 +30,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
 use crate::model::{Item, StoredItem};
 use columns::SqlTime;
+pub use deliveries::{NewItem, PendingDelivery};
 use items::{Announce, Change};
 use lock::StoreLock;
 use migrations::MIGRATIONS;

@@ -1,0 +1,164 @@
+//! Store: webhook bookkeeping. Which items each webhook has been given (a mark
+//! per webhook and feed), and each delivery with its attempts, so a crash or a
+//! receiver that is down loses no item and a delivered item is never sent again.
+//!
+//! Plain SQL, like the rest of the store: times are passed in, bodies are made
+//! by the caller (`push::webhook`).
+
+use chrono::{DateTime, Utc};
+use rusqlite::OptionalExtension;
+
+use super::columns::{STORED_COLUMNS, SqlTime, read_stored};
+use super::{Store, StoreError};
+use crate::model::StoredItem;
+
+/// A delivery waiting to be sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingDelivery {
+    pub feed_id: String,
+    pub guid: String,
+    /// The JSON to POST.
+    pub body: String,
+    /// Attempts so far (in earlier runs too).
+    pub attempts: u32,
+}
+
+/// An item stored after a webhook's mark: its id (the next mark) and the item.
+pub type NewItem = (i64, StoredItem);
+
+impl Store {
+    /// The newest item id a webhook has been given for a feed; `None` before its first run.
+    pub fn webhook_mark(&self, webhook: &str, feed_id: &str) -> Result<Option<i64>, StoreError> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT last_item FROM webhook_marks WHERE webhook = ?1 AND feed_id = ?2")?
+            .query_row((webhook, feed_id), |row| row.get(0))
+            .optional()?)
+    }
+
+    /// The newest item id of these sources (0 when they have none).
+    pub fn newest_item_id(&self, source_ids: &[&str]) -> Result<i64, StoreError> {
+        let ids = json_list(source_ids)?;
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT coalesce(max(id), 0) FROM items WHERE source_id IN (SELECT value FROM json_each(?1))",
+            )?
+            .query_row([ids], |row| row.get(0))?)
+    }
+
+    /// The items of these sources stored after item `mark`, oldest first.
+    pub fn items_after(&self, source_ids: &[&str], mark: i64) -> Result<Vec<NewItem>, StoreError> {
+        let sql = format!(
+            "SELECT id, {STORED_COLUMNS} FROM items
+             WHERE source_id IN (SELECT value FROM json_each(?1)) AND id > ?2 ORDER BY id"
+        );
+        let mut statement = self.conn.prepare_cached(&sql)?;
+        let rows = statement.query_map((json_list(source_ids)?, mark), |row| Ok((row.get(0)?, read_stored(row)?.0)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// In one transaction: queues `bodies` (guid, JSON, item id) for the webhook
+    /// and feed (a guid queued before is left as it is) and moves the mark to `mark`.
+    pub fn queue_deliveries(
+        &mut self,
+        webhook: &str,
+        feed_id: &str,
+        bodies: &[(String, String, i64)],
+        mark: i64,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO deliveries (webhook, feed_id, guid, body, queued, next_attempt)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
+            )?;
+            for (guid, body, item_id) in bodies {
+                insert.execute((webhook, feed_id, guid, body, item_id, SqlTime::new(now)))?;
+            }
+            tx.prepare_cached(
+                "INSERT INTO webhook_marks (webhook, feed_id, last_item) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (webhook, feed_id) DO UPDATE SET last_item = max(last_item, excluded.last_item)",
+            )?
+            .execute((webhook, feed_id, mark))?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The webhook's deliveries not yet made whose next attempt is due at `now`, in queue order.
+    pub fn due_deliveries(&self, webhook: &str, now: DateTime<Utc>) -> Result<Vec<PendingDelivery>, StoreError> {
+        let mut statement = self.conn.prepare_cached(
+            "SELECT feed_id, guid, body, attempts FROM deliveries
+             WHERE webhook = ?1 AND delivered_at IS NULL AND next_attempt <= ?2 ORDER BY queued, feed_id",
+        )?;
+        let rows = statement.query_map((webhook, SqlTime::new(now)), |row| {
+            Ok(PendingDelivery { feed_id: row.get(0)?, guid: row.get(1)?, body: row.get(2)?, attempts: row.get(3)? })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// How many of the webhook's deliveries are not made yet.
+    pub fn pending_deliveries(&self, webhook: &str) -> Result<usize, StoreError> {
+        let count: i64 = self
+            .conn
+            .prepare_cached("SELECT count(*) FROM deliveries WHERE webhook = ?1 AND delivered_at IS NULL")?
+            .query_row([webhook], |row| row.get(0))?;
+        Ok(usize::try_from(count).unwrap_or(0))
+    }
+
+    /// Records a delivery the receiver accepted: it is never sent again.
+    pub fn delivery_made(
+        &mut self,
+        webhook: &str,
+        feed_id: &str,
+        guid: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .prepare_cached(
+                "UPDATE deliveries SET delivered_at = ?4, attempts = attempts + 1, last_error = NULL
+                 WHERE webhook = ?1 AND feed_id = ?2 AND guid = ?3",
+            )?
+            .execute((webhook, feed_id, guid, SqlTime::new(now)))?;
+        Ok(())
+    }
+
+    /// Records failed attempts at a delivery and when to try it next.
+    pub fn delivery_failed(
+        &mut self,
+        webhook: &str,
+        (feed_id, guid): (&str, &str),
+        attempts: u32,
+        error: &str,
+        next_attempt: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .prepare_cached(
+                "UPDATE deliveries SET attempts = attempts + ?4, last_error = ?5, next_attempt = ?6
+                 WHERE webhook = ?1 AND feed_id = ?2 AND guid = ?3",
+            )?
+            .execute((webhook, feed_id, guid, attempts, error, SqlTime::new(next_attempt)))?;
+        Ok(())
+    }
+}
+
+impl Store {
+    /// Holds back every delivery of the webhook not yet made until at least
+    /// `until`: a receiver that failed is not tried again item by item.
+    pub fn defer_deliveries(&mut self, webhook: &str, until: DateTime<Utc>) -> Result<(), StoreError> {
+        self.conn
+            .prepare_cached(
+                "UPDATE deliveries SET next_attempt = max(next_attempt, ?2)
+                 WHERE webhook = ?1 AND delivered_at IS NULL",
+            )?
+            .execute((webhook, SqlTime::new(until)))?;
+        Ok(())
+    }
+}
+
+fn json_list(values: &[&str]) -> Result<String, StoreError> {
+    serde_json::to_string(values)
+        .map_err(|error| StoreError::Sql(rusqlite::Error::ToSqlConversionFailure(error.into())))
+}

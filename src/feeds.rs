@@ -262,7 +262,8 @@ fn with_distinct_updated(entries: &mut [FeedEntry]) {
 }
 
 /// The newest item change (the newest newsletter date, for the newsletter
-/// feed), so unchanged items give unchanged bytes; the Unix epoch for an empty feed.
+/// feed), so unchanged items give unchanged bytes. The Unix epoch for an empty
+/// feed: `run` dates such a feed by its clock when it publishes it.
 fn newest_change(items: &[StoredItem], dating: Dating) -> DateTime<Utc> {
     let change = |stored: &StoredItem| match dating {
         Dating::Page => stored.updated,

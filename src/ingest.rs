@@ -108,6 +108,16 @@ pub fn ingest(
     Ok(out)
 }
 
+/// Whether content of its media type is text a reader can show: text, HTML,
+/// XHTML or other XML. Atom content of any other type (`application/pdf`…)
+/// holds base64 bytes (RFC 4287 4.1.3.3): it is dropped, never shown as text.
+fn is_text_or_markup(content: &feed_rs::model::Content) -> bool {
+    let kind = &content.content_type;
+    let markup =
+        kind.subty() == "xml" || kind.subty() == "xhtml" || kind.suffix().is_some_and(|suffix| suffix == "xml");
+    kind.ty() == "text" || markup
+}
+
 /// How long a title made from an untitled entry's text may be.
 const TITLE_FROM_TEXT_CHARS: usize = 80;
 
@@ -132,6 +142,7 @@ fn to_item(entry: Entry, address: FeedAddress<'_>, hints: EntryHints, source_id:
     let content = entry
         .content
         .as_ref()
+        .filter(|content| is_text_or_markup(content))
         .and_then(|content| content.body.as_deref())
         .map(|body| sanitize_html(body, &base))
         .filter(|html| !html.is_empty());

@@ -200,7 +200,7 @@ impl Runner {
             let health = blocking(|| self.store().health(&source.id))?;
             let report = source_report(source, outcome, health);
             if self.long_lived && report.status != Status::Failed {
-                match blocking(|| publish_early(config, &mut self.store(), source)) {
+                match blocking(|| publish_early(config, &mut self.store(), source, options.now)) {
                     Ok(changed) => changed_feeds.extend(changed),
                     Err(error) => {
                         publish_error.get_or_insert(error.to_string());
@@ -216,7 +216,7 @@ impl Runner {
         reports.sort_by_key(|report| order.get(report.id.as_str()).copied());
         let failed: HashSet<&str> =
             reports.iter().filter(|report| report.status == Status::Failed).map(|report| report.id.as_str()).collect();
-        let files_written = match blocking(|| publish_changed(config, &mut self.store(), &failed)) {
+        let files_written = match blocking(|| publish_changed(config, &mut self.store(), &failed, options.now)) {
             Ok(published) => {
                 changed_feeds.extend(published.feeds);
                 published.files
@@ -314,10 +314,16 @@ pub struct Published {
 
 /// Publishes every feed whose items or settings changed (or whose files are
 /// missing), except those of sources that failed in this run; then the index
-/// and OPML when any feed was written or they are missing.
-pub fn publish_changed(config: &Config, store: &mut Store, failed: &HashSet<&str>) -> Result<Published, RunError> {
+/// and OPML when any feed was written or they are missing. `now` dates the
+/// feeds that have no items yet (see [`Publication::new`]).
+pub fn publish_changed(
+    config: &Config,
+    store: &mut Store,
+    failed: &HashSet<&str>,
+    now: DateTime<Utc>,
+) -> Result<Published, RunError> {
     let output = &config.site.output_dir;
-    let mut batch = Batch::new(WRITERS);
+    let mut batch = Batch::new(WRITERS, now);
     let sources = config.sources.iter().filter(|source| !failed.contains(source.id.as_str()));
     batch.add_sources(config, store, sources)?;
     for channel in &config.channels {
@@ -327,7 +333,8 @@ pub fn publish_changed(config: &Config, store: &mut Store, failed: &HashSet<&str
             let doc = channel_doc_from(config, channel, |limit| store.items_of_sources(&sources, limit))?;
             let newsletter =
                 channel_newsletter_doc_from(config, channel, |limit| store.announced_items(&sources, limit))?;
-            batch.add(output, store, Publication::new(fingerprint, channel.sources.clone(), &doc, &newsletter))?;
+            let publication = Publication::new(fingerprint, channel.sources.clone(), (doc, newsletter), now);
+            batch.add(output, store, publication)?;
         }
     }
     batch.flush(output, store)?;
@@ -343,8 +350,13 @@ pub fn publish_changed(config: &Config, store: &mut Store, failed: &HashSet<&str
 /// `index.html` and `feeds.opml` if there are none yet, so a server that has
 /// just started serves something as soon as one source is done. Returns the
 /// ids of the feeds it rewrote.
-fn publish_early(config: &Config, store: &mut Store, source: &Source) -> Result<Vec<String>, RunError> {
-    let mut batch = Batch::new(1);
+fn publish_early(
+    config: &Config,
+    store: &mut Store,
+    source: &Source,
+    now: DateTime<Utc>,
+) -> Result<Vec<String>, RunError> {
+    let mut batch = Batch::new(1, now);
     batch.add_sources(config, store, std::iter::once(source))?;
     batch.flush(&config.site.output_dir, store)?;
     let output = &config.site.output_dir;
@@ -379,9 +391,21 @@ struct Publication {
 
 impl Publication {
     /// Renders `doc` here, not on a writer thread: the big strings then come from
-    /// the main allocator arena instead of one arena per writer thread.
-    fn new(fingerprint: String, sources: Vec<String>, doc: &FeedDoc, newsletter: &FeedDoc) -> Publication {
-        Publication { id: doc.meta.id.clone(), fingerprint, sources, rendered: publish::render_feed(doc, newsletter) }
+    /// the main allocator arena instead of one arena per writer thread. A feed
+    /// without items has no item time to be dated by: it is dated `now`, when it
+    /// is published (and it is published again only when something changes).
+    fn new(
+        fingerprint: String,
+        sources: Vec<String>,
+        (mut doc, mut newsletter): (FeedDoc, FeedDoc),
+        now: DateTime<Utc>,
+    ) -> Publication {
+        for doc in [&mut doc, &mut newsletter] {
+            if doc.entries.is_empty() {
+                doc.meta.updated = now;
+            }
+        }
+        Publication { id: doc.meta.id.clone(), fingerprint, sources, rendered: publish::render_feed(&doc, &newsletter) }
     }
 }
 
@@ -393,11 +417,13 @@ struct Batch {
     any: bool,
     /// Feeds at least one file of which was rewritten.
     changed: Vec<String>,
+    /// The run's clock, for feeds without items.
+    now: DateTime<Utc>,
 }
 
 impl Batch {
-    fn new(capacity: usize) -> Batch {
-        Batch { pending: Vec::with_capacity(capacity), written: 0, any: false, changed: Vec::new() }
+    fn new(capacity: usize, now: DateTime<Utc>) -> Batch {
+        Batch { pending: Vec::with_capacity(capacity), written: 0, any: false, changed: Vec::new(), now }
     }
 
     /// Adds the feeds of `sources` that need publishing.
@@ -415,7 +441,7 @@ impl Batch {
                 let doc = source_doc(&config.site, source, store.items(&source.id, Some(source.max_items))?);
                 let newest = store.announced_items(&[source.id.as_str()], Some(source.max_items))?;
                 let newsletter = source_newsletter_doc(&config.site, source, newest);
-                self.add(output, store, Publication::new(fingerprint, ids, &doc, &newsletter))?;
+                self.add(output, store, Publication::new(fingerprint, ids, (doc, newsletter), self.now))?;
             }
         }
         Ok(())

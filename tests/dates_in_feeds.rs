@@ -88,3 +88,23 @@ async fn a_feed_sources_own_updated_time_is_kept() {
 fn octofeed_atom(text: &str) -> feed_rs::model::Feed {
     feed_rs::parser::parse(text.as_bytes()).expect("a readable Atom feed")
 }
+
+#[tokio::test]
+async fn an_empty_feed_is_dated_when_published_never_1970() {
+    let server = MockServer::start().await;
+    let empty = "<?xml version=\"1.0\"?><feed xmlns=\"http://www.w3.org/2005/Atom\"><title>Quiet</title>\
+                 <id>tag:quiet.example.org,2022:feed</id><updated>2022-11-30T12:00:00Z</updated></feed>";
+    Mock::given(path("/feed")).respond_with(ResponseTemplate::new(200).set_body_string(empty)).mount(&server).await;
+    let source =
+        format!("[[source]]\nid = \"quiet\"\nkind = \"feed\"\nurl = \"{}/feed\"\nrobots = false\n", server.uri());
+    let site = Site::new(&format!("{}{source}", site_table("")));
+    let now = DateTime::parse_from_rfc3339("2024-05-06T07:08:09Z").expect("a time").to_utc();
+    let report = site.run_at(now).await;
+    assert!(!report.any_failed(), "{report:?}");
+    for file in ["quiet/rss.xml", "quiet/atom.xml", "quiet/feed.json", "quiet/new.xml"] {
+        let text = site.published(file);
+        assert!(!text.contains("1970"), "{file} carries a 1970 date:\n{text}");
+    }
+    assert!(site.published("quiet/atom.xml").contains("<updated>2024-05-06T07:08:09+00:00</updated>"));
+    assert!(site.published("quiet/rss.xml").contains("<lastBuildDate>Mon, 6 May 2024 07:08:09 +0000</lastBuildDate>"));
+}

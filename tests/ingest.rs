@@ -290,6 +290,22 @@ fn extensions_give_authors_images_categories_content_and_enclosures() {
 }
 
 #[test]
+fn atom_content_of_an_xml_media_type_is_read_inline() {
+    let item = only("atom10/xhtml-mime-content.xml");
+    let content = item.content.expect("the inline XHTML is the content");
+    assert!(content.contains("<em>XHTML</em>") && !content.contains("xmlns"), "{content}");
+}
+
+#[test]
+fn base64_atom_content_is_dropped_never_shown_as_text() {
+    let item = only("atom10/base64-content.xml");
+    assert_eq!(item.content, None, "a PDF in base64 is not text");
+    assert_eq!(item.summary.as_deref(), Some("A single site now gathers legislation profiles and training material."));
+    let kept = only("atom10/text-content.xml");
+    assert!(kept.content.is_some(), "type=text content stays");
+}
+
+#[test]
 fn json_feed_attachments_image_tags_and_authors() {
     for (file, feed) in
         [("json/v10-attachments.json", "json-v10-attachments"), ("json/v11-attachments.json", "json-v11-attachments")]

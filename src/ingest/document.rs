@@ -47,8 +47,33 @@ pub(super) fn modernized(text: String) -> String {
     } else if text.contains(RSS_090) {
         text.replace(RSS_090, "http://purl.org/rss/1.0/")
     } else {
-        text
+        with_inline_xml_as_xhtml(text)
     }
+}
+
+/// Atom 1.0 content of an XML media type (`application/xhtml+xml`, `…+xml`,
+/// `…/xml`) is inline XML (RFC 4287 4.1.3.3); feed-rs reads inline markup only
+/// under `type="xhtml"` and refuses the whole feed otherwise, so such content
+/// is marked `xhtml`. Out-of-line content (`src="…"`) is left as it is.
+fn with_inline_xml_as_xhtml(text: String) -> String {
+    static XML_CONTENT: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r#"<content(\s[^>]*?)?\stype\s*=\s*["'](?:[\w.+-]+/[\w.+-]*\+xml|[\w.+-]+/xml)["']([^>]*)>"#)
+            .expect("a valid regex")
+    });
+    if !XML_CONTENT.is_match(&text) {
+        return text;
+    }
+    XML_CONTENT
+        .replace_all(&text, |captures: &regex::Captures| {
+            let before = captures.get(1).map_or("", |m| m.as_str());
+            let after = &captures[2];
+            if before.contains("src=") || after.contains("src=") || after.ends_with('/') {
+                captures[0].to_owned()
+            } else {
+                format!("<content{before} type=\"xhtml\"{after}>")
+            }
+        })
+        .into_owned()
 }
 
 /// `text` with `version="2.0"` on an `<rss>` root that has no version (feed-rs refuses it).

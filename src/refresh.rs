@@ -90,6 +90,8 @@ pub fn blocking<T>(work: impl FnOnce() -> T) -> T {
 /// only: its stored items and feeds stay, and the other sources go on.
 pub async fn refresh(ctx: &RefreshContext<'_>, source: &Source) -> Refresh {
     let outcome = contained(async {
+        #[cfg(debug_assertions)]
+        panic_if_a_test_asks(&source.id);
         match &source.kind {
             SourceKind::Html(rules) => refresh_html(ctx, source, rules).await,
             SourceKind::Feed => refresh_feed(ctx, source).await,
@@ -105,6 +107,16 @@ pub async fn refresh(ctx: &RefreshContext<'_>, source: &Source) -> Refresh {
             }
             Refresh::Failed(error)
         }
+    }
+}
+
+/// Debug builds only, for the tests: `OCTOFEED_TEST_PANIC=<source id>` makes
+/// that source's refresh panic, so a whole `run` and `serve` can be shown to
+/// contain it. Release builds have no such hook.
+#[cfg(debug_assertions)]
+fn panic_if_a_test_asks(source_id: &str) {
+    if std::env::var("OCTOFEED_TEST_PANIC").is_ok_and(|id| id == source_id) {
+        panic!("OCTOFEED_TEST_PANIC asked the refresh of {source_id} to panic");
     }
 }
 

@@ -73,6 +73,7 @@ pub fn ingest(
     let feed = parser
         .parse(text.as_bytes())
         .map_err(|error| IngestError { url: feed_url.clone(), reason: error.to_string() })?;
+    let site_page = site_page(&feed, feed_url);
     let document_base = document::document_base(&text, feed_url);
     let mut hints = document::entry_hints(&text, &document_base);
     if hints.len() != feed.entries.len() {
@@ -92,6 +93,13 @@ pub fn ingest(
             mark_attachments(&mut entry);
         }
         let item = to_item(entry, address, hints, source_id).map(|mut item| {
+            // Readers need a page to open: an entry without a link of its own gets
+            // the feed's web site (never the feed document), after its guid is made.
+            if item.link.is_empty()
+                && let Some(page) = &site_page
+            {
+                item.link = page.to_string();
+            }
             out.warnings.extend(clean_item(&mut item).into_iter().map(|warning| format!("{source_id}: {warning}")));
             item
         });
@@ -149,7 +157,8 @@ fn to_item(entry: Entry, address: FeedAddress<'_>, hints: EntryHints, source_id:
     let summary = entry.summary.as_ref().map(plain).filter(|text| !text.is_empty());
     Some(Item {
         guid,
-        // An entry without a link has none: the feed document is not its page.
+        // An entry without a link has none here: the feed document is not its page
+        // (`ingest` gives it the feed's web page, if there is one).
         link: link.as_ref().map(Url::to_string).unwrap_or_default(),
         title,
         summary,
@@ -223,6 +232,12 @@ fn plain(text: &Text) -> String {
 }
 
 /// The entry's web page: its `alternate` (or rel-less) link, made absolute.
+/// The feed's own web page (its channel `<link>`, Atom alternate link, JSON
+/// `home_page_url`) when it is an http(s) page other than the feed document.
+fn site_page(feed: &feed_rs::model::Feed, feed_url: &Url) -> Option<Url> {
+    alternate_link(&feed.links, feed_url).filter(|page| page != feed_url)
+}
+
 fn alternate_link(links: &[Link], feed_url: &Url) -> Option<Url> {
     links
         .iter()

@@ -85,7 +85,7 @@ async fn a_saved_feed_resolves_and_identifies_against_its_page_url_wherever_it_l
 }
 
 #[tokio::test]
-async fn an_entry_without_a_link_has_no_link() {
+async fn an_entry_without_a_link_links_to_the_feeds_site_never_the_feed_document() {
     let server = MockServer::start().await;
     Mock::given(path("/feed.xml")).respond_with(ResponseTemplate::new(200).set_body_string(FEED)).mount(&server).await;
     let site =
@@ -94,7 +94,8 @@ async fn an_entry_without_a_link_has_no_link() {
     let feed = site.json_feed("pod");
     let second =
         feed["items"].as_array().expect("items").iter().find(|item| item["title"] == "Episode 2").expect("episode 2");
-    assert!(second.get("url").is_none(), "the feed's own address was given as the entry's link: {second}");
+    assert_eq!(second["url"], "https://podcast.example.org/", "the feed's web page, not its address: {second}");
+    assert_eq!(second["id"].as_str().map(|id| id.ends_with("#1002")), Some(true), "the guid is the feed's: {second}");
 }
 
 /// A listing page whose items link under `prefix`, each with a date.

@@ -229,7 +229,11 @@ fn guids_come_from_the_feed_then_the_link_then_a_hash() {
     assert_eq!(guids("rss2/no-guid.xml")[2], "https://news.example.org/ransomware-workshop-accra");
     let hashed = read("rss2/no-guid-no-link.xml").items;
     assert!(hashed.iter().all(|item| item.guid.starts_with("urn:uuid:")), "{hashed:?}");
-    assert_eq!(hashed[0].link, "", "an item without a link has none, not the feed's address");
+    assert_eq!(
+        hashed[0].link, "https://news.example.org/",
+        "an item without a link gets the feed's site, not its address"
+    );
+    assert!(hashed.iter().all(|item| item.guid != item.link), "the site's address is no item's guid");
     assert_eq!(guids("json/v11-no-url.json"), ["https://wild.example.net/json-v11-no-url/feed#item-11"]);
 }
 

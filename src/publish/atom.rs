@@ -97,7 +97,7 @@ fn entry(entry: &FeedEntry, meta: &FeedMeta, source_updated: &BTreeMap<&str, Dat
         categories: item.categories.iter().map(|term| category(term)).collect(),
         links,
         summary: summary(item),
-        content: item.content.as_deref().map(content),
+        content: item.content.as_deref().map(content).or_else(|| text_content_without_link(item)),
         source: entry.origin.as_ref().map(|origin| source(origin, meta, source_updated)),
         extensions,
         ..Entry::default()
@@ -115,6 +115,21 @@ fn summary(item: &crate::model::Item) -> Option<Text> {
         (None, None) => &item.title,
     };
     Some(Text::html(escape_html(text)))
+}
+
+/// RFC 4287 4.1.1: an entry with neither content nor an alternate link is not
+/// valid. An item without a link (feeds of RSS 0.92, notes) whose text is only
+/// a summary carries it as its content too.
+fn text_content_without_link(item: &crate::model::Item) -> Option<Content> {
+    if !item.link.is_empty() {
+        return None;
+    }
+    let text = item.summary.as_deref().filter(|text| !text.trim().is_empty()).unwrap_or(&item.title);
+    Some(Content {
+        value: Some(xml_safe(text).into_owned()),
+        content_type: Some("text".to_owned()),
+        ..Content::default()
+    })
 }
 
 fn content(html: &str) -> Content {
@@ -288,6 +303,17 @@ mod tests {
                 ("https://rm.coe.int/guide-fr/1680a4a8a6", Some("application/pdf"), None, Some("FR")),
             ]
         );
+    }
+
+    #[test]
+    fn an_entry_without_a_link_or_content_carries_its_summary_as_content() {
+        let mut doc = sample_doc(None);
+        doc.entries[0].item.link.clear();
+        doc.entries[0].item.content = None;
+        let feed = parse(&render(&doc));
+        let content = feed.entries[0].content.as_ref().and_then(|content| content.body.as_deref());
+        assert_eq!(content, doc.entries[0].item.summary.as_deref().map(|text| text.replace('\u{1}', "")).as_deref());
+        assert!(feed.entries[1].content.is_none(), "an entry with a link needs no content");
     }
 
     #[test]

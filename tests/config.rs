@@ -155,6 +155,14 @@ fn the_example_config_documents_a_valid_config() {
     let config = Config::load(&path).unwrap_or_else(|errors| panic!("{errors}"));
     assert!(!config.sources.is_empty());
     assert!(!config.channels.is_empty());
+    assert!(config.site.websub_hub.is_none() && config.webhooks.is_empty(), "push is off in the example");
+    // The optional keys shown switched off ("#~ ") are valid too, once switched on.
+    let text = std::fs::read_to_string(&path).expect("the example");
+    let switched_on = text.replace("#~ ", "");
+    let config = parse(&switched_on).unwrap_or_else(|errors| panic!("{errors:?}"));
+    assert!(config.site.websub_hub.is_some());
+    assert_eq!(config.webhooks.len(), 1);
+    assert_eq!((config.webhooks[0].sources.len(), config.webhooks[0].channels.len()), (1, 1));
 }
 
 #[test]

@@ -100,6 +100,8 @@ async fn feeds_are_served_with_their_type_and_validators() {
         ("/octopus/rss.xml", "application/rss+xml; charset=utf-8"),
         ("/octopus/atom.xml", "application/atom+xml; charset=utf-8"),
         ("/all/feed.json", "application/feed+json; charset=utf-8"),
+        ("/octopus/new.xml", "application/rss+xml; charset=utf-8"),
+        ("/all/new.xml", "application/rss+xml; charset=utf-8"),
         ("/feeds.opml", "text/x-opml; charset=utf-8"),
         ("/index.html", "text/html; charset=utf-8"),
         ("/", "text/html; charset=utf-8"),

@@ -190,7 +190,7 @@ fn apply_keeping_moved(
     })?;
     if moved > 0 {
         warnings.push(format!(
-            "{}: {moved} items moved to new addresses (same title and date); they keep their guids, so none comes back as new",
+            "{}: {moved} items moved to new addresses (same title and date, or title and slug); they keep their guids, so none comes back as new",
             source.id
         ));
     }

@@ -180,11 +180,17 @@ pub fn one(conn: &Connection, source_id: &str, guid: &str) -> rusqlite::Result<O
     conn.prepare_cached(&sql)?.query_row((source_id, guid), read_stored).optional()
 }
 
-/// The guids of the source's stored items with this title and date text.
-pub fn guids_titled(conn: &Connection, source_id: &str, title: &str, date_text: &str) -> rusqlite::Result<Vec<String>> {
+/// The (guid, link) of the source's stored items with this title and date
+/// text (`None`: undated items).
+pub fn titled(
+    conn: &Connection,
+    source_id: &str,
+    title: &str,
+    date_text: Option<&str>,
+) -> rusqlite::Result<Vec<(String, String)>> {
     let mut statement =
-        conn.prepare_cached("SELECT guid FROM items WHERE source_id = ?1 AND title = ?2 AND date_text = ?3")?;
-    let rows = statement.query_map((source_id, title, date_text), |row| row.get(0))?;
+        conn.prepare_cached("SELECT guid, link FROM items WHERE source_id = ?1 AND title = ?2 AND date_text IS ?3")?;
+    let rows = statement.query_map((source_id, title, date_text), |row| Ok((row.get(0)?, row.get(1)?)))?;
     rows.collect()
 }
 

@@ -287,23 +287,27 @@ impl Store {
     /// whose guid is new, but whose title and date text match exactly one stored
     /// item of the source that is not on the page any more, takes that item's
     /// guid (its new link is stored as a change of link). This is what a site's
-    /// move to https, to new slugs or to a new path prefix looks like. Undated
-    /// items are left alone: a title alone is too weak an identity. Returns how
-    /// many items were given back their guid.
+    /// move to https, to new slugs or to a new path prefix looks like. An undated
+    /// item needs more than its title: the last segment of its link (its slug)
+    /// must be the stored one's too. Returns how many items were given back their guid.
     pub fn keep_moved_identities(&self, source_id: &str, observed: &mut [Observed]) -> Result<usize, StoreError> {
         let on_page: HashSet<String> = observed.iter().map(|entry| entry.item.guid.clone()).collect();
         let mut adopted: HashSet<String> = HashSet::new();
         let mut moved = 0;
         for entry in observed.iter_mut() {
-            let Some(date_text) = entry.item.date_text.as_deref() else {
-                continue;
-            };
             if items::one(&self.conn, source_id, &entry.item.guid)?.is_some() {
                 continue;
             }
-            let candidates: Vec<String> = items::guids_titled(&self.conn, source_id, &entry.item.title, date_text)?
+            let date_text = entry.item.date_text.as_deref();
+            let slug = last_segment(&entry.item.link);
+            let candidates: Vec<String> = items::titled(&self.conn, source_id, &entry.item.title, date_text)?
                 .into_iter()
-                .filter(|guid| !on_page.contains(guid) && !adopted.contains(guid))
+                .filter(|(guid, link)| {
+                    !on_page.contains(guid)
+                        && !adopted.contains(guid)
+                        && (date_text.is_some() || slug.is_some_and(|slug| last_segment(link) == Some(slug)))
+                })
+                .map(|(guid, _)| guid)
                 .collect();
             if let [old] = candidates.as_slice() {
                 adopted.insert(old.clone());
@@ -440,6 +444,12 @@ fn connect_for_writing(path: &Path) -> rusqlite::Result<Connection> {
 }
 
 /// Records a successful fetch: its state, its time, and no failure since.
+/// The last non-empty path segment of a URL: an article's slug.
+fn last_segment(link: &str) -> Option<&str> {
+    let path = link.split(['?', '#']).next()?;
+    path.trim_end_matches('/').rsplit('/').next().filter(|segment| !segment.is_empty() && !segment.contains(':'))
+}
+
 fn record_success(conn: &Connection, source_id: &str, fetch: &FetchState, now: SqlTime) -> Result<(), StoreError> {
     conn.prepare_cached(
         "INSERT INTO sources (id, etag, last_modified, body_hash, last_success) VALUES (?1, ?2, ?3, ?4, ?5)

@@ -614,3 +614,21 @@ fn moved_items_keep_their_guid_only_when_title_and_date_point_at_one_item_gone_f
         "ambiguous and undated items stay new"
     );
 }
+
+#[test]
+fn an_undated_moved_item_keeps_its_guid_only_when_its_slug_is_the_same() {
+    let scratch = scratch();
+    let mut store = open(&scratch);
+    apply(
+        &mut store,
+        &[item("http://e.org/-/call-for-experts", "Call"), item("http://e.org/-/other", "Other")],
+        at(1, 8),
+    );
+    let mut observed = seen(&[
+        item("https://e.org/news/-/call-for-experts", "Call"),
+        item("https://e.org/news/-/renamed-slug", "Other"),
+    ]);
+    assert_eq!(store.keep_moved_identities("news", &mut observed).expect("lookup"), 1);
+    let guids: Vec<&str> = observed.iter().map(|entry| entry.item.guid.as_str()).collect();
+    assert_eq!(guids, ["http://e.org/-/call-for-experts", "https://e.org/news/-/renamed-slug"]);
+}

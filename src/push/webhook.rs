@@ -187,29 +187,16 @@ async fn send(
 ) -> Result<(), String> {
     let delivery_id = hex(&hash_parts(&[webhook.url.as_str(), feed_id, guid]));
     let signature = format!("sha256={}", sign(&webhook.secret, body.as_bytes()));
-    let mut backoff = FIRST_BACKOFF;
-    let mut last_error = String::new();
-    for attempt in 1..=ATTEMPTS {
-        let sent = client
+    let request = || {
+        client
             .post(webhook.url.clone())
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .header(SIGNATURE_HEADER, &signature)
             .header(DELIVERY_HEADER, &delivery_id)
             .header(FEED_HEADER, feed_id)
             .body(body.to_owned())
-            .send()
-            .await;
-        match sent {
-            Ok(response) if response.status().is_success() => return Ok(()),
-            Ok(response) => last_error = format!("the receiver answered HTTP {}", response.status()),
-            Err(error) => last_error = format!("cannot reach the receiver: {}", super::error_chain(&error)),
-        }
-        if attempt < ATTEMPTS {
-            tokio::time::sleep(backoff).await;
-            backoff *= 2;
-        }
-    }
-    Err(last_error)
+    };
+    super::send_with_retries(request, "receiver", ATTEMPTS, FIRST_BACKOFF).await
 }
 
 /// Lower-case hex HMAC-SHA256 of `body` under `secret`.

@@ -52,32 +52,19 @@ pub async fn announce(client: &reqwest::Client, hub: &Url, topics: &[String]) ->
     report
 }
 
-/// One publish ping with retries: the error of the last attempt.
+/// One publish ping, tried [`ATTEMPTS`] times: the error of the last attempt.
 async fn ping(client: &reqwest::Client, hub: &Url, topic: &str) -> Result<(), String> {
     let body = url::form_urlencoded::Serializer::new(String::new())
         .append_pair("hub.mode", "publish")
         .append_pair("hub.url", topic)
         .finish();
-    let mut backoff = FIRST_BACKOFF;
-    let mut last_error = String::new();
-    for attempt in 1..=ATTEMPTS {
-        let sent = client
+    let request = || {
+        client
             .post(hub.clone())
             .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
             .body(body.clone())
-            .send()
-            .await;
-        match sent {
-            Ok(response) if response.status().is_success() => return Ok(()),
-            Ok(response) => last_error = format!("the hub answered HTTP {}", response.status()),
-            Err(error) => last_error = format!("cannot reach the hub: {}", crate::push::error_chain(&error)),
-        }
-        if attempt < ATTEMPTS {
-            tokio::time::sleep(backoff).await;
-            backoff *= 2;
-        }
-    }
-    Err(last_error)
+    };
+    super::send_with_retries(request, "hub", ATTEMPTS, FIRST_BACKOFF).await
 }
 
 #[cfg(test)]

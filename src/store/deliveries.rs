@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::OptionalExtension;
 
 use super::columns::{STORED_COLUMNS, SqlTime, read_stored};
+use super::items::json_list;
 use super::{Store, StoreError};
 use crate::model::StoredItem;
 
@@ -142,9 +143,7 @@ impl Store {
             .execute((webhook, feed_id, guid, attempts, error, SqlTime::new(next_attempt)))?;
         Ok(())
     }
-}
 
-impl Store {
     /// Holds back every delivery of the webhook not yet made until at least
     /// `until`: a receiver that failed is not tried again item by item.
     pub fn defer_deliveries(&mut self, webhook: &str, until: DateTime<Utc>) -> Result<(), StoreError> {
@@ -156,9 +155,4 @@ impl Store {
             .execute((webhook, SqlTime::new(until)))?;
         Ok(())
     }
-}
-
-fn json_list(values: &[&str]) -> Result<String, StoreError> {
-    serde_json::to_string(values)
-        .map_err(|error| StoreError::Sql(rusqlite::Error::ToSqlConversionFailure(error.into())))
 }

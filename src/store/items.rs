@@ -127,26 +127,6 @@ fn update(
     Ok(())
 }
 
-/// The newest items of several sources by their newsletter date (`announced`),
-/// walking `items_announced` for each.
-pub fn announced_of_sources(
-    conn: &Connection,
-    source_ids: &[&str],
-    limit: Option<usize>,
-) -> rusqlite::Result<Vec<StoredItem>> {
-    const ORDER: &str = "announced DESC, position ASC, guid ASC, source_id ASC";
-    let sql = format!(
-        "SELECT {STORED_COLUMNS} FROM items WHERE id IN (
-             SELECT id FROM items WHERE source_id IN (SELECT value FROM json_each(?1)) ORDER BY {ORDER} LIMIT ?2)
-         ORDER BY {ORDER}"
-    );
-    let ids =
-        serde_json::to_string(source_ids).map_err(|error| rusqlite::Error::ToSqlConversionFailure(error.into()))?;
-    let mut statement = conn.prepare_cached(&sql)?;
-    let rows = statement.query_map((ids, sql_limit(limit)), |row| Ok(read_stored(row)?.0))?;
-    rows.collect()
-}
-
 /// The source's newest items, walking `items_newest` for that source only.
 pub fn of_source(conn: &Connection, source_id: &str, limit: Option<usize>) -> rusqlite::Result<Vec<StoredItem>> {
     let sql = format!(
@@ -158,20 +138,40 @@ pub fn of_source(conn: &Connection, source_id: &str, limit: Option<usize>) -> ru
     rows.collect()
 }
 
+/// Which time orders a walk over several sources' items.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Newest {
+    /// The main feeds' order: `published` (the `items_newest` index).
+    Published,
+    /// The newsletter feed's order: `announced` (the `items_announced` index).
+    Announced,
+}
+
 /// The newest items of several sources: first the ids of the newest, from the
 /// index alone (no item is read that is not returned), then those items.
-pub fn of_sources(conn: &Connection, source_ids: &[&str], limit: Option<usize>) -> rusqlite::Result<Vec<StoredItem>> {
-    const ORDER: &str = "published DESC, position ASC, guid ASC, source_id ASC";
+pub fn of_sources(
+    conn: &Connection,
+    source_ids: &[&str],
+    newest: Newest,
+    limit: Option<usize>,
+) -> rusqlite::Result<Vec<StoredItem>> {
+    let order = match newest {
+        Newest::Published => "published DESC, position ASC, guid ASC, source_id ASC",
+        Newest::Announced => "announced DESC, position ASC, guid ASC, source_id ASC",
+    };
     let sql = format!(
         "SELECT {STORED_COLUMNS} FROM items WHERE id IN (
-             SELECT id FROM items WHERE source_id IN (SELECT value FROM json_each(?1)) ORDER BY {ORDER} LIMIT ?2)
-         ORDER BY {ORDER}"
+             SELECT id FROM items WHERE source_id IN (SELECT value FROM json_each(?1)) ORDER BY {order} LIMIT ?2)
+         ORDER BY {order}"
     );
-    let ids =
-        serde_json::to_string(source_ids).map_err(|error| rusqlite::Error::ToSqlConversionFailure(error.into()))?;
     let mut statement = conn.prepare_cached(&sql)?;
-    let rows = statement.query_map((ids, sql_limit(limit)), |row| Ok(read_stored(row)?.0))?;
+    let rows = statement.query_map((json_list(source_ids)?, sql_limit(limit)), |row| Ok(read_stored(row)?.0))?;
     rows.collect()
+}
+
+/// Source ids as the JSON array `json_each` walks.
+pub fn json_list(source_ids: &[&str]) -> rusqlite::Result<String> {
+    serde_json::to_string(source_ids).map_err(|error| rusqlite::Error::ToSqlConversionFailure(error.into()))
 }
 
 /// One stored item and its listing hash.

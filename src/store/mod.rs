@@ -372,13 +372,13 @@ impl Store {
     /// The items of several sources in one list, ordered as [`Store::items`]
     /// (then by source id), at most `limit`.
     pub fn items_of_sources(&self, source_ids: &[&str], limit: Option<usize>) -> Result<Vec<StoredItem>, StoreError> {
-        Ok(items::of_sources(&self.conn, source_ids, limit)?)
+        Ok(items::of_sources(&self.conn, source_ids, items::Newest::Published, limit)?)
     }
 
     /// The items of several sources newest first by their newsletter date
     /// ([`StoredItem::announced`]), at most `limit`.
     pub fn announced_items(&self, source_ids: &[&str], limit: Option<usize>) -> Result<Vec<StoredItem>, StoreError> {
-        Ok(items::announced_of_sources(&self.conn, source_ids, limit)?)
+        Ok(items::of_sources(&self.conn, source_ids, items::Newest::Announced, limit)?)
     }
 
     /// The stored item with this guid and its listing hash, to decide whether

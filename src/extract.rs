@@ -11,6 +11,7 @@ use url::Url;
 
 use crate::config::{Css, FieldRule, FieldRules, SelectRules};
 use crate::hygiene::{is_web_url, web_base};
+use crate::interstitial::{self, Interstitial};
 use crate::parse;
 use crate::text::{element_text, is_placeholder_src, sanitize_html};
 
@@ -76,6 +77,9 @@ pub struct Listing {
 pub enum ExtractError {
     #[error("the item selector `{selector}` matched nothing on {url}: the page layout may have changed")]
     NoItems { selector: String, url: Url },
+    /// The page served was not the listing: a bot challenge, a captcha, a login form, an app shell.
+    #[error("{url} served {what} instead of its content: no items could be read (the last good feeds are kept)")]
+    NotContent { what: Interstitial, url: Url },
 }
 
 static BASE: LazyLock<Selector> = LazyLock::new(|| Selector::parse("base[href]").expect("valid selector"));
@@ -98,7 +102,10 @@ pub fn extract_listing(
     let items: Vec<RawItem> =
         matches.by_ref().take(max_items).map(|element| extract_fields(element, &base, &rules.fields)).collect();
     if items.is_empty() {
-        return Err(ExtractError::NoItems { selector: rules.item.text.clone(), url: page_url.clone() });
+        return Err(match interstitial::recognise(&document) {
+            Some(what) => ExtractError::NotContent { what, url: page_url.clone() },
+            None => ExtractError::NoItems { selector: rules.item.text.clone(), url: page_url.clone() },
+        });
     }
     let more = matches.count();
     if more > 0 {

@@ -11,7 +11,8 @@
 //! - [`fetch`]: HTTP(S) and `file:` with limits, retries, robots.txt, charset decoding, and the rule that
 //!   pages may not lead to local files or private addresses.
 //! - [`parse`]: HTML text into a tree in linear time, whatever its nesting.
-//! - [`extract`]: CSS selectors over a page give raw items; [`normalize`] makes them model items.
+//! - [`extract`]: CSS selectors over a page give raw items; [`normalize`] makes them model items;
+//!   [`interstitial`] names the page served instead (bot challenge, captcha, login wall, app shell) when none match.
 //! - [`dates`]: date texts in five languages; [`identity`]: guids; [`text`]: text and HTML cleaning.
 //! - [`model`]: the news model shared by every stage; [`hygiene`]: what an item may carry (http(s) URLs,
 //!   capped texts, no bidi overrides), checked where items enter and where feeds are built.
@@ -35,6 +36,7 @@ pub mod hygiene;
 pub mod identity;
 pub mod import;
 pub mod ingest;
+pub mod interstitial;
 pub mod model;
 pub mod normalize;
 pub mod parse;

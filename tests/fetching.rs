@@ -228,3 +228,29 @@ async fn brotli_listing_is_read() {
     }
     assert_eq!(titles_of_compressed("br", compressed).await, TITLES);
 }
+
+#[tokio::test]
+async fn a_bot_challenge_instead_of_the_page_fails_the_source_naming_it_and_keeps_its_feed() {
+    let server = wiremock::MockServer::start().await;
+    let listing = "<html><body><ul><li class=\"news\"><h3><a href=\"/a\">Plenary</a></h3></li></ul></body></html>";
+    let challenge = "<html><head><title>Just a moment...</title></head><body><div id=\"cf-wrapper\">\
+                     <script src=\"/cdn-cgi/challenge-platform/h/b/orchestrate/jsch/v1\"></script></div></body></html>";
+    let page = |body: &str| wiremock::ResponseTemplate::new(200).set_body_string(body.to_owned());
+    let first = server
+        .register_as_scoped(wiremock::Mock::given(wiremock::matchers::path("/news")).respond_with(page(listing)))
+        .await;
+    let source = format!(
+        "[[source]]\nid = \"coe\"\nurl = \"{}/news\"\nrobots = false\n\
+         [source.select]\nitem = \"li.news\"\ntitle = \"h3\"\nlink = \"h3 a\"\n",
+        server.uri()
+    );
+    let site = fetch_kit::Site::new(&format!("{}{source}", fetch_kit::site_table("")));
+    assert!(!site.run().await.any_failed());
+    let feed = site.published("coe/rss.xml");
+    drop(first);
+    wiremock::Mock::given(wiremock::matchers::path("/news")).respond_with(page(challenge)).mount(&server).await;
+    let report = site.run().await;
+    let error = fetch_kit::failure(&report, "coe");
+    assert!(error.contains("Cloudflare bot challenge") && !error.contains("matched nothing"), "{error}");
+    assert_eq!(site.published("coe/rss.xml"), feed, "the last good feed is kept");
+}

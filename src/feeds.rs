@@ -80,14 +80,8 @@ fn channel_feed(config: &Config, channel: &Channel, items: Vec<StoredItem>, dati
     let kept: Vec<StoredItem> = items.into_iter().filter(|stored| channel_keeps(channel, &stored.item)).collect();
     let shown: Vec<StoredItem> = dedupe(kept).into_iter().take(channel.max_items).collect();
     let updated = newest_change(&shown, dating);
-    let mut entries: Vec<FeedEntry> = shown
-        .into_iter()
-        .map(|stored| {
-            let source = config.source(&stored.source_id);
-            let timezone = source.map_or(chrono_tz::Tz::UTC, |source| source.timezone);
-            entry(stored, source.map(|source| origin(site, source)), timezone, dating)
-        })
-        .collect();
+    let mut entries: Vec<FeedEntry> =
+        shown.into_iter().map(|stored| entry_of_source(config, stored, true, dating)).collect();
     with_distinct_updated(&mut entries);
     // Feeds need an absolute home page: the site when it has an address, else the first source's page.
     let first_page =
@@ -181,10 +175,15 @@ pub fn channel_keeps(channel: &Channel, item: &Item) -> bool {
 /// One stored item as its feed shows it, for a source's feed or (with its
 /// origin) a channel's: what a webhook sends for a new item.
 pub fn feed_entry(config: &Config, stored: StoredItem, in_channel: bool) -> FeedEntry {
+    entry_of_source(config, stored, in_channel, Dating::Page)
+}
+
+/// The entry of an item in its source's time zone, with its origin in a channel.
+fn entry_of_source(config: &Config, stored: StoredItem, in_channel: bool, dating: Dating) -> FeedEntry {
     let source = config.source(&stored.source_id);
     let timezone = source.map_or(chrono_tz::Tz::UTC, |source| source.timezone);
     let origin = source.filter(|_| in_channel).map(|source| origin(&config.site, source));
-    entry(stored, origin, timezone, Dating::Page)
+    entry(stored, origin, timezone, dating)
 }
 
 fn entry(stored: StoredItem, origin: Option<Origin>, timezone: chrono_tz::Tz, dating: Dating) -> FeedEntry {

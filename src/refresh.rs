@@ -68,12 +68,13 @@ impl RefreshContext<'_> {
     /// runtime this worker's other tasks move elsewhere meanwhile: one source's
     /// big transaction never stalls the fetches of the others.
     fn with_store<T>(&self, work: impl FnOnce(&mut Store) -> T) -> T {
-        blocking(|| {
-            // A panic while holding the lock leaves SQLite consistent (transactions roll back).
-            let mut store = self.store.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            work(&mut store)
-        })
+        with_store(self.store, work)
     }
+}
+
+/// Runs `work` on a shared store from async code, as [`blocking`] work.
+pub fn with_store<T>(store: &Mutex<Store>, work: impl FnOnce(&mut Store) -> T) -> T {
+    blocking(|| work(&mut crate::store::lock(store)))
 }
 
 /// Runs blocking `work` (SQLite, publishing) in place, telling a multi-threaded

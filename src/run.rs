@@ -157,7 +157,7 @@ impl Runner {
 
     /// The store, locked for a short, synchronous use.
     pub fn store(&self) -> std::sync::MutexGuard<'_, Store> {
-        lock(&self.store)
+        crate::store::lock(&self.store)
     }
 
     /// Refreshes the chosen sources, then publishes. `on_source` is called as each source ends.
@@ -270,10 +270,6 @@ pub async fn run(
 
 async fn tagged_refresh<'a>(ctx: &RefreshContext<'_>, source: &'a Source) -> (&'a Source, Refresh) {
     (source, refresh(ctx, source).await)
-}
-
-fn lock(store: &Mutex<Store>) -> std::sync::MutexGuard<'_, Store> {
-    store.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn chosen_sources<'c>(config: &'c Config, only: &[String]) -> Result<Vec<&'c Source>, RunError> {

@@ -26,6 +26,7 @@ use crate::feeds::{channel_keeps, feed_entry};
 use crate::identity::{hash_parts, hex};
 use crate::model::StoredItem;
 use crate::publish::json::webhook_item;
+use crate::refresh::with_store;
 use crate::store::{NewItem, Store, StoreError};
 
 /// The header carrying `sha256=<hex HMAC-SHA256 of the body>`.
@@ -139,21 +140,19 @@ pub async fn deliver(
     now: DateTime<Utc>,
 ) -> Result<WebhookReport, StoreError> {
     let mut report = WebhookReport::default();
-    let lock = || store.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     for webhook in &config.webhooks {
         let key = webhook.url.as_str();
-        let due = crate::refresh::blocking(|| lock().due_deliveries(key, now))?;
+        let due = with_store(store, |store| store.due_deliveries(key, now))?;
         for delivery in due {
             match send(client, webhook, &delivery.feed_id, &delivery.guid, &delivery.body).await {
                 Ok(()) => {
-                    crate::refresh::blocking(|| lock().delivery_made(key, &delivery.feed_id, &delivery.guid, now))?;
+                    with_store(store, |store| store.delivery_made(key, &delivery.feed_id, &delivery.guid, now))?;
                     report.delivered += 1;
                 }
                 Err(error) => {
                     let delay = retry_delay(delivery.attempts + ATTEMPTS);
                     let ids = (delivery.feed_id.as_str(), delivery.guid.as_str());
-                    crate::refresh::blocking(|| {
-                        let mut store = lock();
+                    with_store(store, |store| {
                         store.delivery_failed(key, ids, ATTEMPTS, &error, now + delay)?;
                         store.defer_deliveries(key, now + delay)
                     })?;
@@ -163,7 +162,7 @@ pub async fn deliver(
                 }
             }
         }
-        report.pending += crate::refresh::blocking(|| lock().pending_deliveries(key))?;
+        report.pending += with_store(store, |store| store.pending_deliveries(key))?;
     }
     Ok(report)
 }

@@ -73,6 +73,13 @@ pub enum StoreError {
     Sql(#[from] rusqlite::Error),
 }
 
+/// The store behind the mutex a run's tasks share. A panic while it was held
+/// leaves SQLite consistent (its transactions roll back), so a poisoned lock
+/// is taken as it is.
+pub fn lock(shared: &std::sync::Mutex<Store>) -> std::sync::MutexGuard<'_, Store> {
+    shared.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// A source's conditional-request validators and the hash of the last page read.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FetchState {

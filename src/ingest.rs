@@ -92,14 +92,7 @@ pub fn ingest(
         if is_json {
             mark_attachments(&mut entry);
         }
-        let item = to_item(entry, address, hints, source_id).map(|mut item| {
-            // Readers need a page to open: an entry without a link of its own gets
-            // the feed's web site (never the feed document), after its guid is made.
-            if item.link.is_empty()
-                && let Some(page) = &site_page
-            {
-                item.link = page.to_string();
-            }
+        let item = to_item(entry, address, hints, site_page.as_ref(), source_id).map(|mut item| {
             out.warnings.extend(clean_item(&mut item).into_iter().map(|warning| format!("{source_id}: {warning}")));
             item
         });
@@ -116,20 +109,30 @@ pub fn ingest(
     Ok(out)
 }
 
-/// Whether content of its media type is text a reader can show: text, HTML,
-/// XHTML or other XML. Atom content of any other type (`application/pdf`…)
-/// holds base64 bytes (RFC 4287 4.1.3.3): it is dropped, never shown as text.
-fn is_text_or_markup(content: &feed_rs::model::Content) -> bool {
+/// The entry's content body when its media type is text a reader can show:
+/// text, HTML, XHTML or other XML. Atom content of any other type
+/// (`application/pdf`…) holds base64 bytes (RFC 4287 4.1.3.3): it is neither
+/// shown nor made a title, never read as text.
+fn readable_content(entry: &Entry) -> Option<&str> {
+    let content = entry.content.as_ref()?;
     let kind = &content.content_type;
     let markup =
         kind.subty() == "xml" || kind.subty() == "xhtml" || kind.suffix().is_some_and(|suffix| suffix == "xml");
-    kind.ty() == "text" || markup
+    (kind.ty() == "text" || markup).then_some(content.body.as_deref()).flatten()
 }
 
 /// How long a title made from an untitled entry's text may be.
 const TITLE_FROM_TEXT_CHARS: usize = 80;
 
-fn to_item(entry: Entry, address: FeedAddress<'_>, hints: EntryHints, source_id: &str) -> Option<Item> {
+/// The item of one entry. `site_page` is the feed's own web page, the link of
+/// an entry that has none (readers need a page to open; never the feed document).
+fn to_item(
+    entry: Entry,
+    address: FeedAddress<'_>,
+    hints: EntryHints,
+    site_page: Option<&Url>,
+    source_id: &str,
+) -> Option<Item> {
     let feed_url = address.feed_url;
     let title =
         entry.title.as_ref().map(plain).filter(|title| !title.is_empty()).or_else(|| title_from_text(&entry))?;
@@ -147,19 +150,12 @@ fn to_item(entry: Entry, address: FeedAddress<'_>, hints: EntryHints, source_id:
         .and_then(|base| hints.base.join(base.trim()).ok())
         .and_then(web_base)
         .unwrap_or(hints.base);
-    let content = entry
-        .content
-        .as_ref()
-        .filter(|content| is_text_or_markup(content))
-        .and_then(|content| content.body.as_deref())
-        .map(|body| sanitize_html(body, &base))
-        .filter(|html| !html.is_empty());
+    let content = readable_content(&entry).map(|body| sanitize_html(body, &base)).filter(|html| !html.is_empty());
     let summary = entry.summary.as_ref().map(plain).filter(|text| !text.is_empty());
     Some(Item {
         guid,
-        // An entry without a link has none here: the feed document is not its page
-        // (`ingest` gives it the feed's web page, if there is one).
-        link: link.as_ref().map(Url::to_string).unwrap_or_default(),
+        // The guid above is made from the entry's own link only.
+        link: link.as_ref().or(site_page).map(Url::to_string).unwrap_or_default(),
         title,
         summary,
         content,
@@ -197,7 +193,7 @@ fn mark_attachments(entry: &mut Entry) {
 /// of its summary or content text, cut at a word.
 fn title_from_text(entry: &Entry) -> Option<String> {
     let summary = entry.summary.as_ref().map(plain);
-    let content = entry.content.as_ref().and_then(|content| content.body.as_deref()).map(|body| {
+    let content = readable_content(entry).map(|body| {
         let fragment = crate::parse::fragment(body);
         element_text(fragment.root_element())
     });

@@ -307,6 +307,12 @@ fn base64_atom_content_is_dropped_never_shown_as_text() {
     assert_eq!(item.summary.as_deref(), Some("A single site now gathers legislation profiles and training material."));
     let kept = only("atom10/text-content.xml");
     assert!(kept.content.is_some(), "type=text content stays");
+    let untitled = r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title><id>tag:t</id>
+        <updated>2022-11-30T12:00:00Z</updated><entry><id>tag:t,1</id><updated>2022-11-30T12:00:00Z</updated>
+        <content type="application/pdf">JVBERi0xLjQgbWludXRlcw==</content></entry></feed>"#;
+    let url = Url::parse("https://wild.example.net/untitled-pdf/feed").unwrap();
+    let read = ingest(untitled.as_bytes(), FeedAddress::at(&url), "wild", DEFAULT_MAX_ITEMS_PER_PAGE).unwrap();
+    assert!(read.items.is_empty(), "base64 is no title either: {:?}", read.items);
 }
 
 #[test]

@@ -96,4 +96,48 @@ pub enum Command {
         #[arg(long)]
         write: bool,
     },
+    /// Find what a page offers as a feed, with no selectors written: the feeds it
+    /// advertises, else the items of its structured data, else its repeated blocks.
+    /// Prints a ready `[[source]]` and the items it yields.
+    Detect {
+        #[command(flatten)]
+        page: PageArgs,
+        /// Print one JSON object: {"feeds", "source", "items"}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Detect a page's source (as `detect` does) and print it, or append it to the config with --write.
+    Add {
+        #[command(flatten)]
+        page: PageArgs,
+        /// The new source's id (default: made from the page's title).
+        #[arg(long, value_name = "ID")]
+        id: Option<String>,
+        /// Append the source to the config instead of printing it.
+        #[arg(long)]
+        write: bool,
+    },
+    /// The main content of one article page: title, date, author, lead image, text.
+    Article {
+        #[command(flatten)]
+        page: PageArgs,
+        /// Print JSON: {"title", "date", "author", "image", "excerpt", "content_html", "text"}.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// The page `detect`, `add` and `article` read.
+#[derive(Debug, Clone, Args)]
+pub struct PageArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// The page: an http(s) or file: URL, or a path to a saved page.
+    pub url: String,
+    /// The address a saved page stands for (as `page_url`): links resolve against it.
+    #[arg(long, value_name = "URL")]
+    pub base: Option<url::Url>,
+    /// Fetch nothing but the page itself (advertised feeds are listed, not read).
+    #[arg(long)]
+    pub offline: bool,
 }

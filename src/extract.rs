@@ -98,16 +98,14 @@ pub fn extract_listing(
     let mut warnings: Vec<String> = parsed.warning(&format!("{page_url}")).into_iter().collect();
     let document = parsed.html;
     let base = document_base(&document, page_url);
-    let mut matches = document.select(&rules.item.selector);
-    let items: Vec<RawItem> =
-        matches.by_ref().take(max_items).map(|element| extract_fields(element, &base, &rules.fields)).collect();
+    let items = items_of(&document, &base, rules, max_items);
     if items.is_empty() {
         return Err(match interstitial::recognise(&document) {
             Some(what) => ExtractError::NotContent { what, url: page_url.clone() },
             None => ExtractError::NoItems { selector: rules.item.text.clone(), url: page_url.clone() },
         });
     }
-    let more = matches.count();
+    let more = document.select(&rules.item.selector).count().saturating_sub(max_items);
     if more > 0 {
         warnings.push(format!(
             "{page_url} has {} items: only the first {max_items} were read (raise `max_items_per_page` to read more)",
@@ -119,6 +117,15 @@ pub fn extract_listing(
         link_of(element, "href", &base)
     });
     Ok(Listing { items, next_page, warnings })
+}
+
+/// The first `max_items` items of a parsed page, relative links resolved against `base`.
+pub fn items_of(document: &Html, base: &Url, rules: &SelectRules, max_items: usize) -> Vec<RawItem> {
+    document
+        .select(&rules.item.selector)
+        .take(max_items)
+        .map(|element| extract_fields(element, base, &rules.fields))
+        .collect()
 }
 
 /// Extracts the `detail` fields of an article page (the whole page is the item).
@@ -134,7 +141,7 @@ pub fn extract_detail(html: &str, page_url: &Url, rules: &FieldRules) -> RawItem
 
 /// The URL relative links resolve against: `<base href>` (itself relative to
 /// the page) when it is `http(s)`, else the page.
-fn document_base(document: &Html, page_url: &Url) -> Url {
+pub fn document_base(document: &Html, page_url: &Url) -> Url {
     document
         .select(&BASE)
         .next()

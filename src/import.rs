@@ -158,14 +158,13 @@ pub fn config_names(config: &Path) -> Result<(HashSet<String>, HashSet<String>),
     Ok((ids, urls))
 }
 
-/// Appends `sources` (TOML) to the config, then loads it as `octofeed check`
-/// does; when it no longer passes, the file is put back as it was.
-pub fn append_to_config(config: &Path, sources: &str, from: &Path) -> Result<(), ImportError> {
+/// Appends `sources` (TOML) to the config under a `# {note}` line, then loads
+/// it as `octofeed check` does; when it no longer passes, the file is put back as it was.
+pub fn append_to_config(config: &Path, sources: &str, note: &str) -> Result<(), ImportError> {
     let write_error = |error| ImportError::Write { path: config.to_path_buf(), error };
     let original = std::fs::read_to_string(config).map_err(write_error)?;
     let separator = if original.is_empty() || original.ends_with('\n') { "" } else { "\n" };
-    let appended =
-        format!("{original}{separator}\n# Imported from {} by `octofeed import-opml`.\n{sources}", from.display());
+    let appended = format!("{original}{separator}\n# {note}\n{sources}");
     std::fs::write(config, appended).map_err(write_error)?;
     if let Err(errors) = Config::load(config) {
         std::fs::write(config, original).map_err(write_error)?;

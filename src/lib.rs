@@ -24,11 +24,13 @@
 //!   and stands up to misbehaving clients.
 //! - [`import`]: an OPML subscription list as `kind = "feed"` sources (`octofeed import-opml`).
 
+pub mod article;
 pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod dates;
 pub mod dedupe;
+pub mod detect;
 pub mod extract;
 pub mod feeds;
 pub mod fetch;

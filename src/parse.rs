@@ -75,6 +75,16 @@ pub fn flattened(text: &str) -> Cow<'_, str> {
     Cow::Owned(body.map(|body| body.inner_html()).unwrap_or_default())
 }
 
+/// `text` itself when its tags cannot nest deeper than [`MAX_DEPTH`], else
+/// the whole depth-capped document serialized again: for readers that parse
+/// pages themselves (the article extractor).
+pub fn flattened_document(text: &str) -> Cow<'_, str> {
+    if !may_nest_deeper(text, MAX_DEPTH) {
+        return Cow::Borrowed(text);
+    }
+    Cow::Owned(document(text).html.root_element().html())
+}
+
 /// A cheap upper bound: whether counting every start tag of a non-void element
 /// as one level deeper, and every end tag as one level up, ever passes `max`.
 fn may_nest_deeper(text: &str, max: usize) -> bool {

@@ -2,6 +2,8 @@
 //! prints for people (or JSON for scripts), and picks the exit code:
 //! 0 all well, 1 a source failed, 2 usage or config error.
 
+mod discover;
+
 use std::io::IsTerminal;
 
 use chrono::{DateTime, Utc};
@@ -50,6 +52,9 @@ pub async fn execute(cli: Cli) -> u8 {
             None => USAGE,
         },
         Command::ImportOpml { config, file, write } => import_opml(&config.config, &file, write),
+        Command::Detect { page, json } => discover::detect(&page, json).await,
+        Command::Add { page, id, write } => discover::add(&page, id.as_deref(), write).await,
+        Command::Article { page, json } => discover::article(&page, json).await,
     }
 }
 
@@ -72,7 +77,7 @@ fn import_opml(config: &std::path::Path, file: &std::path::Path, write: bool) ->
         print!("{sources}");
         return OK;
     }
-    match append_to_config(config, &sources, file) {
+    match append_to_config(config, &sources, &format!("Imported from {} by `octofeed import-opml`.", file.display())) {
         Ok(()) => {
             println!("{}: {} sources added", config.display(), imported.subscriptions.len());
             OK
@@ -85,7 +90,7 @@ fn import_opml(config: &std::path::Path, file: &std::path::Path, write: bool) ->
 }
 
 /// Loads the config, printing every error; `None` means exit 2.
-fn load(arg: &crate::cli::ConfigArg) -> Option<Config> {
+pub(crate) fn load(arg: &crate::cli::ConfigArg) -> Option<Config> {
     let path = &arg.config;
     match Config::load_with(path, crate::config::LoadOptions { force: arg.force }) {
         Ok(config) => Some(config),
@@ -304,7 +309,7 @@ async fn preview(config: &Config, id: &str, json: bool) -> u8 {
 }
 
 /// Dates show as the page means them: the day in the source's time zone.
-fn print_preview_table(items: &[crate::model::Item], timezone: chrono_tz::Tz) {
+pub(crate) fn print_preview_table(items: &[crate::model::Item], timezone: chrono_tz::Tz) {
     println!("{:<3} {:<10} {:<50} {:<24} link", "#", "date", "title", "place");
     for (index, item) in items.iter().enumerate() {
         let local = |date: DateTime<Utc>| date.with_timezone(&timezone).format("%Y-%m-%d").to_string();

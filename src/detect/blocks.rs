@@ -1,0 +1,451 @@
+//! Items found in the markup: the repeated blocks of a listing page that each
+//! hold one primary article link, and the selectors that read them.
+//!
+//! Candidates are groups of sibling elements of one shape (tag and shared
+//! classes) that hold links. Each group gets a selector path, every element
+//! that path matches is scored as one item (a title-like link, a heading, a
+//! date, a summary), and navigation, footers, tag clouds, pagers and share
+//! links score low by what they are and what they say. The best group's field
+//! selectors are then found inside its items.
+//!
+//! Pure: it reads a parsed page. It proposes selectors; `extract` applies them.
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use ego_tree::NodeId;
+use regex::Regex;
+use scraper::{ElementRef, Html, Selector};
+use url::Url;
+
+use super::{ProposedField, ProposedRules};
+use crate::text::element_text;
+
+/// Elements of a page past this many are not looked at (a hostile page's tail).
+const MAX_ELEMENTS: usize = 200_000;
+/// An item is a small block: groups whose elements are larger are containers, not items.
+const MAX_ITEM_ELEMENTS: usize = 400;
+/// Groups kept after the cheap first scoring, to be scored on what their selector matches.
+const SHORTLIST: usize = 12;
+/// How many ancestors a selector path names above the item at most.
+const MAX_PATH: usize = 4;
+
+static ANCHORS: LazyLock<Selector> = LazyLock::new(|| Selector::parse("a[href]").expect("valid"));
+static HEADINGS: LazyLock<Selector> = LazyLock::new(|| Selector::parse("h1, h2, h3, h4, h5, h6").expect("valid"));
+static TIME: LazyLock<Selector> = LazyLock::new(|| Selector::parse("time").expect("valid"));
+static IMAGE: LazyLock<Selector> = LazyLock::new(|| Selector::parse("img").expect("valid"));
+static PARAGRAPH: LazyLock<Selector> = LazyLock::new(|| Selector::parse("p").expect("valid"));
+
+/// Class and id words of blocks that are not a page's items.
+static NOT_ITEMS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)(^|[-_ ])(nav|navbar|navigation|menu|menubar|footer|breadcrumbs?|pager|pagination|paging|tags?|tagcloud|share|sharing|social|sidebar|widget|related|comments?|skip|header|masthead|banner|toolbar|language|lang|login|cookie|subnav|dropdown|megamenu|topbar|utility)([-_ ]|$)",
+    )
+    .expect("valid regex")
+});
+/// Link texts that lead on, not to an article.
+static READ_ON: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)^\W*(read more|more|continue reading|continue|full story|details|weiterlesen|mehr|lire la suite|en savoir plus|leer más|ver más|leggi tutto|next|previous|prev|older|newer|\d+|»|«|›|‹)\W*$",
+    )
+    .expect("valid regex")
+});
+/// Classes that say an element's state or position, not its kind.
+static STATE_CLASS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)^(odd|even|first|last|active|current|selected|open|closed|hidden|visible|clearfix|is-.*|has-.*|js-.*)$",
+    )
+    .expect("valid regex")
+});
+static IDENT: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[A-Za-z][A-Za-z_-]*$").expect("valid regex"));
+
+/// The best group of repeated blocks on `document`, as selectors, or `None`
+/// when no group looks like a list of articles.
+pub fn propose(document: &Html, page_url: &Url) -> Option<ProposedRules> {
+    let sizes = subtree_sizes(document);
+    let mut groups = sibling_groups(document, &sizes, page_url);
+    groups.sort_by(|a, b| b.cheap_score.total_cmp(&a.cheap_score));
+    groups.truncate(SHORTLIST);
+    let mut scored: HashMap<String, (f64, Vec<ElementRef>)> = HashMap::new();
+    for group in &groups {
+        let path = selector_path(document, group);
+        if scored.contains_key(&path) {
+            continue;
+        }
+        let Ok(selector) = Selector::parse(&path) else { continue };
+        let items: Vec<ElementRef> = document.select(&selector).collect();
+        let score = score_items(&items, page_url);
+        scored.insert(path, (score, items));
+    }
+    let (path, (score, items)) = scored.into_iter().max_by(|a, b| a.1.0.total_cmp(&b.1.0).then(b.0.cmp(&a.0)))?;
+    if score < MIN_SCORE {
+        return None;
+    }
+    fields(&path, &items, page_url)
+}
+
+/// Below this a group is no listing: two short links, a lone pair of blocks.
+const MIN_SCORE: f64 = 2.5;
+
+/// Sibling elements of one shape under one parent.
+struct Group<'a> {
+    parent: ElementRef<'a>,
+    /// `tag.class…` of the siblings.
+    shape: String,
+    cheap_score: f64,
+}
+
+/// Element count of every element's subtree.
+fn subtree_sizes(document: &Html) -> HashMap<NodeId, usize> {
+    let mut sizes = HashMap::new();
+    for node in document.tree.root().descendants().take(MAX_ELEMENTS).collect::<Vec<_>>().into_iter().rev() {
+        if node.value().is_element() {
+            let inner: usize = node.children().filter_map(|child| sizes.get(&child.id()).copied()).sum();
+            sizes.insert(node.id(), inner + 1);
+        }
+    }
+    sizes
+}
+
+/// Every group of at least two link-holding siblings of one shape, with a
+/// first score from their links alone.
+fn sibling_groups<'a>(document: &'a Html, sizes: &HashMap<NodeId, usize>, page_url: &Url) -> Vec<Group<'a>> {
+    let mut groups = Vec::new();
+    for parent in document.root_element().descendants().take(MAX_ELEMENTS).filter_map(ElementRef::wrap) {
+        let mut by_tag: HashMap<&str, Vec<ElementRef>> = HashMap::new();
+        for child in parent.children().filter_map(ElementRef::wrap) {
+            if sizes.get(&child.id()).is_some_and(|&size| size <= MAX_ITEM_ELEMENTS) && !is_chrome(child) {
+                by_tag.entry(child.value().name()).or_default().push(child);
+            }
+        }
+        for (tag, children) in by_tag {
+            if children.len() < 2 || matches!(tag, "script" | "style" | "option" | "br" | "head" | "meta" | "link") {
+                continue;
+            }
+            let holders: Vec<ElementRef> =
+                children.into_iter().filter(|child| primary_link(*child, page_url).is_some()).collect();
+            if holders.len() < 2 {
+                continue;
+            }
+            let (shape, members) = shape_of(tag, &holders);
+            let cheap_score = score_items(&members, page_url);
+            groups.push(Group { parent, shape, cheap_score });
+        }
+    }
+    groups
+}
+
+/// The shape of a group: its tag and the classes most of its members share,
+/// and the members that have them.
+fn shape_of<'a>(tag: &str, holders: &[ElementRef<'a>]) -> (String, Vec<ElementRef<'a>>) {
+    let mut counts: HashMap<&str, usize> = HashMap::new();
+    for holder in holders {
+        for class in stable_classes(*holder) {
+            *counts.entry(class).or_default() += 1;
+        }
+    }
+    let top = counts.iter().max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0))).map(|(class, count)| (*class, *count));
+    let Some((class, count)) = top.filter(|(_, count)| *count * 4 >= holders.len() * 3 && *count >= 2) else {
+        return (tag.to_string(), holders.to_vec());
+    };
+    let _ = count;
+    let members: Vec<ElementRef> =
+        holders.iter().copied().filter(|holder| stable_classes(*holder).any(|c| c == class)).collect();
+    let mut shared: Vec<&str> = stable_classes(members[0]).collect();
+    shared.retain(|candidate| members.iter().all(|m| stable_classes(*m).any(|c| c == *candidate)));
+    shared.truncate(2);
+    (format!("{tag}{}", shared.iter().map(|c| format!(".{c}")).collect::<String>()), members)
+}
+
+/// Classes that name what an element is: valid identifiers without digits,
+/// not a state (`odd`, `active`).
+fn stable_classes<'a>(element: ElementRef<'a>) -> impl Iterator<Item = &'a str> {
+    element.value().classes().filter(|class| IDENT.is_match(class) && !STATE_CLASS.is_match(class))
+}
+
+fn stable_id<'a>(element: ElementRef<'a>) -> Option<&'a str> {
+    element.value().id().filter(|id| IDENT.is_match(id))
+}
+
+/// `tag.class.class` (at most two classes) of one element.
+fn signature(element: ElementRef) -> String {
+    let classes: String = stable_classes(element).take(2).map(|c| format!(".{c}")).collect();
+    format!("{}{classes}", element.value().name())
+}
+
+/// The selector of a group's items: the shape under its parent, and as many
+/// ancestors above (up to one with an id) as it takes to match little besides.
+fn selector_path(document: &Html, group: &Group) -> String {
+    let mut path = format!("{} > {}", signature(group.parent), group.shape);
+    if let Some(id) = stable_id(group.parent) {
+        path = format!("#{id} > {}", group.shape);
+    }
+    let mut ancestor = group.parent;
+    for _ in 0..MAX_PATH {
+        if stable_id(ancestor).is_some() || !too_broad(document, &path, group) {
+            break;
+        }
+        let Some(up) = ancestor.parent().and_then(ElementRef::wrap) else { break };
+        if matches!(up.value().name(), "body" | "html") {
+            break;
+        }
+        ancestor = up;
+        path = match stable_id(up) {
+            Some(id) => format!("#{id} > {path}"),
+            None => format!("{} > {path}", signature(up)),
+        };
+    }
+    path
+}
+
+/// Whether `path` matches elements whose parent does not look like the group's.
+fn too_broad(document: &Html, path: &str, group: &Group) -> bool {
+    let Ok(selector) = Selector::parse(path) else { return false };
+    let parent_shape = signature(group.parent);
+    document
+        .select(&selector)
+        .any(|element| element.parent().and_then(ElementRef::wrap).is_none_or(|p| signature(p) != parent_shape))
+        || document.select(&selector).count() > 3 * group.parent.children().filter(|c| c.value().is_element()).count()
+}
+
+/// Page furniture by tag, role, class or id: navigation, headers, footers, asides.
+fn is_chrome(element: ElementRef) -> bool {
+    let value = element.value();
+    matches!(value.name(), "nav" | "footer" | "aside" | "header" | "form" | "select")
+        || value.attr("role").is_some_and(|role| matches!(role, "navigation" | "banner" | "contentinfo" | "menu"))
+        || value.id().is_some_and(|id| NOT_ITEMS.is_match(id))
+        || value.classes().any(|class| NOT_ITEMS.is_match(class))
+}
+
+/// The link an item is about: the first link in a heading, else the link with
+/// the longest text that does not just lead on ("read more", page numbers).
+fn primary_link<'a>(item: ElementRef<'a>, page_url: &Url) -> Option<ElementRef<'a>> {
+    let candidates = std::iter::once(item).filter(|e| e.value().name() == "a").chain(item.select(&ANCHORS));
+    let mut best: Option<(ElementRef, usize)> = None;
+    for anchor in candidates {
+        if !leads_elsewhere(anchor, page_url) {
+            continue;
+        }
+        let text = element_text(anchor);
+        if READ_ON.is_match(&text) {
+            continue;
+        }
+        let in_heading =
+            anchor.ancestors().take_while(|a| a.id() != item.id()).filter_map(ElementRef::wrap).any(is_heading)
+                || anchor.select(&HEADINGS).next().is_some();
+        let weight = text.chars().count() + if in_heading { 1_000 } else { 0 };
+        if weight > 0 && best.is_none_or(|(_, w)| weight > w) {
+            best = Some((anchor, weight));
+        }
+    }
+    best.map(|(anchor, _)| anchor).or_else(|| {
+        // Only a "read more" link: the item's link still.
+        item.select(&ANCHORS).find(|a| leads_elsewhere(*a, page_url))
+    })
+}
+
+/// The item's heading: itself when it is one, else its first heading.
+fn heading_of(item: ElementRef) -> Option<ElementRef> {
+    if is_heading(item) { Some(item) } else { item.select(&HEADINGS).next() }
+}
+
+fn is_heading(element: ElementRef) -> bool {
+    matches!(element.value().name(), "h1" | "h2" | "h3" | "h4" | "h5" | "h6")
+}
+
+/// Whether `anchor` leads to another web page (not this page, an anchor on it, a script, mail).
+fn leads_elsewhere(anchor: ElementRef, page_url: &Url) -> bool {
+    let Some(href) = anchor.value().attr("href").map(str::trim) else { return false };
+    if href.is_empty() || href.starts_with('#') {
+        return false;
+    }
+    let Ok(mut url) = page_url.join(href) else { return false };
+    if !crate::hygiene::is_web_url(&url) {
+        return false;
+    }
+    url.set_fragment(None);
+    let mut page = page_url.clone();
+    page.set_fragment(None);
+    url != page
+}
+
+/// How much a set of elements looks like a page's list of articles: each
+/// element with a link scores by its title and what else it holds; the sum is
+/// scaled down for repeated links and for blocks inside page furniture.
+fn score_items(items: &[ElementRef], page_url: &Url) -> f64 {
+    if items.len() < 2 {
+        return 0.0;
+    }
+    let mut total = 0.0;
+    let mut links = std::collections::HashSet::new();
+    let mut title_words = Vec::new();
+    for item in items {
+        let Some(link) = primary_link(*item, page_url) else { continue };
+        links.insert(link.value().attr("href").unwrap_or_default().trim());
+        let title = element_text(link);
+        let words = title.split_whitespace().count();
+        title_words.push(words);
+        let text_chars = element_text(*item).chars().count();
+        let mut score = 1.0;
+        if (3..=30).contains(&words) {
+            score += 1.0;
+        }
+        if item.select(&HEADINGS).next().is_some() || is_heading(*item) {
+            score += 0.7;
+        }
+        if has_date(*item) {
+            score += 1.2;
+        }
+        if text_chars > title.chars().count() + 40 {
+            score += 0.4;
+        }
+        if item.select(&IMAGE).next().is_some() {
+            score += 0.2;
+        }
+        if text_chars > 3_000 {
+            score *= 0.3;
+        }
+        total += score;
+    }
+    if title_words.is_empty() {
+        return 0.0;
+    }
+    title_words.sort_unstable();
+    let median_words = title_words[title_words.len() / 2];
+    if median_words < 2 {
+        total *= 0.25;
+    }
+    let distinct = links.len() as f64 / title_words.len() as f64;
+    total *= distinct * distinct;
+    if items.first().is_some_and(|item| item.ancestors().filter_map(ElementRef::wrap).any(is_chrome)) {
+        total *= 0.2;
+    }
+    total
+}
+
+/// Whether an item holds a `<time>` or a short text that reads as a date.
+fn has_date(item: ElementRef) -> bool {
+    item.select(&TIME).next().is_some() || date_element(item).is_some()
+}
+
+/// The smallest element of `item` whose own text is a date.
+fn date_element(item: ElementRef) -> Option<ElementRef> {
+    item.descendants()
+        .filter_map(ElementRef::wrap)
+        .filter(|e| !matches!(e.value().name(), "a" | "script" | "style"))
+        .find(|element| {
+            let own: String = element.children().filter_map(|c| c.value().as_text().map(|t| t.to_string())).collect();
+            let own = own.trim();
+            (6..=60).contains(&own.chars().count()) && crate::dates::parse_date(own, None, chrono_tz::UTC).is_some()
+        })
+}
+
+/// The field selectors of the chosen items: the relative path that reaches
+/// each item's primary link, heading, date, summary and image in most items.
+fn fields(path: &str, items: &[ElementRef], page_url: &Url) -> Option<ProposedRules> {
+    let links: Vec<(ElementRef, ElementRef)> =
+        items.iter().filter_map(|item| primary_link(*item, page_url).map(|link| (*item, link))).collect();
+    // `None` inside: the items are the links (or headings) themselves.
+    let link_path = common_path(&links)?;
+    let headings: Vec<(ElementRef, ElementRef)> =
+        items.iter().filter_map(|item| heading_of(*item).map(|h| (*item, h))).collect();
+    let heading_path = (headings.len() * 2 >= items.len()).then(|| common_path(&headings)).flatten();
+    let title = match (heading_path, &link_path) {
+        (Some(Some(heading)), _) => ProposedField::css(&heading),
+        (None, Some(link)) => ProposedField::css(link),
+        (Some(None), _) | (None, None) => ProposedField::itself(),
+    };
+    let link = match &link_path {
+        Some(css) => ProposedField::css(css),
+        None => ProposedField::attr_of_itself("href"),
+    };
+    let mut rules = ProposedRules::new(path, title, link);
+    let times: Vec<(ElementRef, ElementRef)> =
+        items.iter().filter_map(|item| item.select(&TIME).next().map(|t| (*item, t))).collect();
+    let dates: Vec<(ElementRef, ElementRef)> = if times.len() * 2 >= items.len() {
+        times
+    } else {
+        items.iter().filter_map(|item| date_element(*item).map(|d| (*item, d))).collect()
+    };
+    if dates.len() * 2 >= items.len()
+        && let Some(Some(css)) = common_path(&dates)
+    {
+        rules.date = Some(ProposedField::css(&css));
+    }
+    let summaries: Vec<(ElementRef, ElementRef)> = items
+        .iter()
+        .filter_map(|item| {
+            item.select(&PARAGRAPH)
+                .filter(|p| p.select(&HEADINGS).next().is_none())
+                .max_by_key(|p| element_text(*p).chars().count())
+                .filter(|p| element_text(*p).chars().count() >= 40)
+                .map(|p| (*item, p))
+        })
+        .collect();
+    if summaries.len() * 2 >= items.len()
+        && let Some(Some(css)) = common_path(&summaries)
+    {
+        rules.summary = Some(ProposedField::css(&css));
+    }
+    let images: Vec<(ElementRef, ElementRef)> =
+        items.iter().filter_map(|item| item.select(&IMAGE).next().map(|i| (*item, i))).collect();
+    if images.len() * 2 >= items.len()
+        && let Some(Some(css)) = common_path(&images)
+    {
+        rules.image = Some(ProposedField::css(&css));
+    }
+    Some(rules)
+}
+
+/// The shortest relative selector that, inside most items, first matches the
+/// element found there: `Some(None)` when the elements are the items themselves.
+fn common_path(found: &[(ElementRef, ElementRef)]) -> Option<Option<String>> {
+    if found.is_empty() {
+        return None;
+    }
+    if found.iter().filter(|(item, target)| item.id() == target.id()).count() * 2 > found.len() {
+        return Some(None);
+    }
+    let mut tried: HashMap<String, usize> = HashMap::new();
+    for (item, target) in found {
+        for css in relative_selectors(*item, *target) {
+            *tried.entry(css).or_default() += 0;
+        }
+    }
+    let mut candidates: Vec<String> = tried.into_keys().collect();
+    candidates.sort_by(|a, b| a.len().cmp(&b.len()).then(a.cmp(b)));
+    let mut best: Option<(String, usize)> = None;
+    for css in candidates {
+        let Ok(selector) = Selector::parse(&css) else { continue };
+        let hits = found
+            .iter()
+            .filter(|(item, target)| item.select(&selector).next().is_some_and(|e| e.id() == target.id()))
+            .count();
+        if best.as_ref().is_none_or(|(_, best_hits)| hits > *best_hits) {
+            best = Some((css, hits));
+        }
+        if hits == found.len() {
+            break;
+        }
+    }
+    best.filter(|(_, hits)| hits * 5 >= found.len() * 4 || *hits * 2 >= found.len()).map(|(css, _)| Some(css))
+}
+
+/// Selectors for `target` relative to `item`, from the shortest (its own
+/// signature) to the full child path.
+fn relative_selectors(item: ElementRef, target: ElementRef) -> Vec<String> {
+    let mut chain = vec![signature(target)];
+    let mut out = vec![signature(target), target.value().name().to_string()];
+    for ancestor in target.ancestors().filter_map(ElementRef::wrap) {
+        if ancestor.id() == item.id() {
+            break;
+        }
+        chain.insert(0, signature(ancestor));
+        out.push(format!("{} {}", signature(ancestor), signature(target)));
+        out.push(chain.join(" > "));
+        if chain.len() > MAX_PATH {
+            break;
+        }
+    }
+    out
+}

@@ -24,7 +24,7 @@ use crate::text::element_text;
 /// Elements of a page past this many are not looked at (a hostile page's tail).
 const MAX_ELEMENTS: usize = 200_000;
 /// An item is a small block: groups whose elements are larger are containers, not items.
-const MAX_ITEM_ELEMENTS: usize = 400;
+const MAX_ITEM_ELEMENTS: usize = 3_000;
 /// Groups kept after the cheap first scoring, to be scored on what their selector matches.
 const SHORTLIST: usize = 12;
 /// How many ancestors a selector path names above the item at most.
@@ -75,13 +75,44 @@ pub fn propose(document: &Html, page_url: &Url) -> Option<ProposedRules> {
         let Ok(selector) = Selector::parse(&path) else { continue };
         let items: Vec<ElementRef> = document.select(&selector).collect();
         let score = score_items(&items, page_url);
+        tracing::debug!("detect: {} items at `{path}` score {score:.1}", items.len());
         scored.insert(path, (score, items));
     }
+    demote_nested(&mut scored, page_url);
     let (path, (score, items)) = scored.into_iter().max_by(|a, b| a.1.0.total_cmp(&b.1.0).then(b.0.cmp(&a.0)))?;
     if score < MIN_SCORE {
         return None;
     }
     fields(&path, &items, page_url)
+}
+
+/// Scores down every group whose items are parts of another group's items,
+/// several to one, while that group's own links lie outside them: the
+/// paragraphs of posts, links in their text, a post's tags. (A wrapper whose
+/// links are all in the inner items is the other way round: the inner group
+/// is the list.)
+fn demote_nested(scored: &mut HashMap<String, (f64, Vec<ElementRef>)>, page_url: &Url) {
+    let outer_sets: Vec<(String, Vec<ElementRef>)> =
+        scored.iter().map(|(path, (_, items))| (path.clone(), items.clone())).collect();
+    for (path, (score, items)) in scored.iter_mut() {
+        let inner: std::collections::HashSet<NodeId> = items.iter().map(|item| item.id()).collect();
+        let is_part = outer_sets.iter().any(|(outer_path, outer)| {
+            if outer_path == path || items.len() <= outer.len() {
+                return false;
+            }
+            let outer_ids: std::collections::HashSet<NodeId> = outer.iter().map(|item| item.id()).collect();
+            let inside = items.iter().filter(|item| item.ancestors().any(|a| outer_ids.contains(&a.id()))).count();
+            let own_links = outer
+                .iter()
+                .filter_map(|item| primary_link(*item, page_url))
+                .filter(|link| !link.ancestors().chain(std::iter::once(**link)).any(|a| inner.contains(&a.id())))
+                .count();
+            inside * 5 >= items.len() * 4 && own_links * 5 >= outer.len() * 4
+        });
+        if is_part {
+            *score *= 0.1;
+        }
+    }
 }
 
 /// Below this a group is no listing: two short links, a lone pair of blocks.
@@ -213,8 +244,23 @@ fn is_chrome(element: ElementRef) -> bool {
     let value = element.value();
     matches!(value.name(), "nav" | "footer" | "aside" | "header" | "form" | "select")
         || value.attr("role").is_some_and(|role| matches!(role, "navigation" | "banner" | "contentinfo" | "menu"))
-        || value.id().is_some_and(|id| NOT_ITEMS.is_match(id))
-        || value.classes().any(|class| NOT_ITEMS.is_match(class))
+        || value.id().is_some_and(names_furniture)
+        || value.classes().any(names_furniture)
+}
+
+/// Whether a class or id names page furniture; camelCase words count as
+/// separate words (`listMenu` is a menu).
+fn names_furniture(name: &str) -> bool {
+    let mut words = String::with_capacity(name.len() + 4);
+    let mut previous_lower = false;
+    for c in name.chars() {
+        if c.is_ascii_uppercase() && previous_lower {
+            words.push('-');
+        }
+        previous_lower = c.is_ascii_lowercase();
+        words.push(c);
+    }
+    NOT_ITEMS.is_match(&words)
 }
 
 /// The link an item is about: the first link in a heading, else the link with
@@ -302,8 +348,9 @@ fn score_items(items: &[ElementRef], page_url: &Url) -> f64 {
         if item.select(&IMAGE).next().is_some() {
             score += 0.2;
         }
-        if text_chars > 3_000 {
-            score *= 0.3;
+        if crate::dates::parse_date(&title, None, chrono_tz::UTC).is_some() && words <= 4 {
+            // "December 2021": an archive link, not an article.
+            score *= 0.2;
         }
         total += score;
     }

@@ -9,7 +9,8 @@ use scraper::{ElementRef, Html, Selector};
 use std::sync::LazyLock;
 use url::Url;
 
-use crate::config::{Css, FieldRule, FieldRules, SelectRules};
+use crate::config::{Css, FieldRule, FieldRules, SelectRules, Selection};
+use crate::detect::DetectError;
 use crate::hygiene::{is_web_url, web_base};
 use crate::interstitial::{self, Interstitial};
 use crate::parse;
@@ -70,6 +71,8 @@ pub struct Listing {
     pub next_page: Option<Url>,
     /// What was wrong with the page but did not stop it (flattened nesting, items past the cap).
     pub warnings: Vec<String>,
+    /// With `select = "auto"`: what detection chose, in one line ([`crate::detect::Found::describe`]).
+    pub detected: Option<String>,
 }
 
 /// Why a page gave nothing.
@@ -80,17 +83,23 @@ pub enum ExtractError {
     /// The page served was not the listing: a bot challenge, a captcha, a login form, an app shell.
     #[error("{url} served {what} instead of its content: no items could be read (the last good feeds are kept)")]
     NotContent { what: Interstitial, url: Url },
+    /// `select = "auto"` found no list of items.
+    #[error(
+        "automatic detection found no list of items on {url}: the page layout may have changed (the last good feeds are kept)"
+    )]
+    NothingDetected { url: Url },
 }
 
 static BASE: LazyLock<Selector> = LazyLock::new(|| Selector::parse("base[href]").expect("valid selector"));
 static ANCHOR: LazyLock<Selector> = LazyLock::new(|| Selector::parse("a[href]").expect("valid selector"));
 
 /// Extracts the items of a listing page, at most `max_items` of them (the rest
-/// are dropped with a warning). Fails when `item` matches nothing.
+/// are dropped with a warning), with the source's rules or by detection. Fails
+/// when no item is found.
 pub fn extract_listing(
     html: &str,
     page_url: &Url,
-    rules: &SelectRules,
+    select: &Selection,
     next: Option<&Css>,
     max_items: usize,
 ) -> Result<Listing, ExtractError> {
@@ -98,25 +107,39 @@ pub fn extract_listing(
     let mut warnings: Vec<String> = parsed.warning(&format!("{page_url}")).into_iter().collect();
     let document = parsed.html;
     let base = document_base(&document, page_url);
-    let items = items_of(&document, &base, rules, max_items);
-    if items.is_empty() {
-        return Err(match interstitial::recognise(&document) {
-            Some(what) => ExtractError::NotContent { what, url: page_url.clone() },
-            None => ExtractError::NoItems { selector: rules.item.text.clone(), url: page_url.clone() },
-        });
-    }
-    let more = document.select(&rules.item.selector).count().saturating_sub(max_items);
-    if more > 0 {
-        warnings.push(format!(
-            "{page_url} has {} items: only the first {max_items} were read (raise `max_items_per_page` to read more)",
-            max_items + more
-        ));
-    }
+    let (items, detected) = match select {
+        Selection::Rules(rules) => {
+            let items = items_of(&document, &base, rules, max_items);
+            if items.is_empty() {
+                return Err(match interstitial::recognise(&document) {
+                    Some(what) => ExtractError::NotContent { what, url: page_url.clone() },
+                    None => ExtractError::NoItems { selector: rules.item.text.clone(), url: page_url.clone() },
+                });
+            }
+            let more = document.select(&rules.item.selector).count().saturating_sub(max_items);
+            if more > 0 {
+                warnings.push(format!(
+                    "{page_url} has {} items: only the first {max_items} were read (raise `max_items_per_page` to read more)",
+                    max_items + more
+                ));
+            }
+            (items, None)
+        }
+        Selection::Auto => match crate::detect::items_in(&document, &base, max_items) {
+            Ok(detected) => (detected.items, Some(detected.found.describe())),
+            Err(DetectError::NotContent { what, .. }) => {
+                return Err(ExtractError::NotContent { what, url: page_url.clone() });
+            }
+            Err(DetectError::NothingFound { .. }) => {
+                return Err(ExtractError::NothingDetected { url: page_url.clone() });
+            }
+        },
+    };
     let next_page = next.and_then(|css| {
         let element = document.select(&css.selector).next()?;
         link_of(element, "href", &base)
     });
-    Ok(Listing { items, next_page, warnings })
+    Ok(Listing { items, next_page, warnings, detected })
 }
 
 /// The first `max_items` items of a parsed page, relative links resolved against `base`.
@@ -136,7 +159,38 @@ pub fn extract_detail(html: &str, page_url: &Url, rules: &FieldRules) -> RawItem
     }
     let document = parsed.html;
     let base = document_base(&document, page_url);
-    extract_fields(document.root_element(), &base, rules)
+    let mut item = extract_fields(document.root_element(), &base, rules);
+    if rules.fields().any(|rule| rule.auto) {
+        match crate::article::read(html, &base) {
+            Ok(article) => fill_automatic(&mut item, rules, article),
+            Err(error) => tracing::warn!("{error}: its `auto` fields stay empty"),
+        }
+    }
+    item
+}
+
+/// Sets the `"auto"` fields of `item` from what the article reader found.
+fn fill_automatic(item: &mut RawItem, rules: &FieldRules, article: crate::article::Article) {
+    let auto = |rule: &Option<FieldRule>| rule.as_ref().is_some_and(|rule| rule.auto);
+    if auto(&rules.title) && !article.title.is_empty() {
+        item.title = Some(article.title);
+    }
+    if auto(&rules.content) && !article.content_html.is_empty() {
+        item.content = Some(article.content_html);
+    }
+    if auto(&rules.summary) {
+        item.summary = article.excerpt;
+    }
+    if auto(&rules.date) {
+        item.date = article.date;
+        item.date_format = None;
+    }
+    if auto(&rules.author) {
+        item.authors = article.author.into_iter().collect();
+    }
+    if auto(&rules.image) {
+        item.image = article.image;
+    }
 }
 
 /// The URL relative links resolve against: `<base href>` (itself relative to
@@ -171,6 +225,9 @@ fn extract_fields(item: ElementRef, base: &Url, rules: &FieldRules) -> RawItem {
 
 /// The elements a rule points at: its selector's matches inside `item`, or `item` itself.
 fn matches<'a>(item: ElementRef<'a>, rule: &FieldRule) -> Vec<ElementRef<'a>> {
+    if rule.auto {
+        return Vec::new();
+    }
     match &rule.css {
         Some(css) => item.select(&css.selector).collect(),
         None => vec![item],

@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
 use url::Url;
 
-use crate::config::{Css, HtmlRules, SelectRules, Source, SourceKind};
+use crate::config::{Css, HtmlRules, Selection, Source, SourceKind};
 use crate::extract::{self, ExtractError, Listing, RawItem};
 use crate::fetch::{FetchError, Fetched, Fetcher, Origin, Page, Request};
 use crate::identity::{hash_parts, hex};
@@ -270,6 +270,15 @@ async fn read_listing(
     let listing = extract_listing(ctx, source, first, base.clone(), &rules.select, next_rule).await??;
     let mut items = listing.items;
     let mut warnings = listing.warnings;
+    if let Some(choice) = &listing.detected {
+        let previous = ctx.with_store(|store| store.swap_detected(&source.id, choice))?;
+        if let Some(previous) = previous.filter(|previous| previous != choice) {
+            warnings.push(format!(
+                "{}: detection chose other selectors than last run: was `{previous}`, now `{choice}`",
+                source.id
+            ));
+        }
+    }
     let mut visited: HashSet<Url> = HashSet::from([source.url.clone(), base]);
     let mut next = listing.next_page;
     let mut pages = 1;
@@ -306,7 +315,7 @@ async fn extract_listing(
     source: &Source,
     page: Page,
     base: Url,
-    select: &SelectRules,
+    select: &Selection,
     next: Option<&Css>,
 ) -> Result<Result<Listing, ExtractError>, RefreshError> {
     let (select, next, max_items) = (select.clone(), next.cloned(), source.max_items_per_page);

@@ -19,7 +19,7 @@ use toml::de::DeTable;
 use url::Url;
 
 pub use reader::ConfigError;
-pub use rules::{Css, FieldRule, FieldRules, Paginate, SelectRules};
+pub use rules::{Css, FieldRule, FieldRules, Paginate, SelectRules, Selection};
 
 use reader::{Diagnostics, Table};
 
@@ -109,7 +109,7 @@ pub enum SourceKind {
 /// The rules of an `html` source.
 #[derive(Debug, Clone)]
 pub struct HtmlRules {
-    pub select: SelectRules,
+    pub select: Selection,
     pub detail: Option<FieldRules>,
     pub paginate: Option<Paginate>,
 }
@@ -163,7 +163,7 @@ struct SourceSettings {
     timeout: Option<Duration>,
     robots: Option<bool>,
     max_items_per_page: Option<usize>,
-    select: Option<SelectRules>,
+    select: Option<Selection>,
     detail: Option<FieldRules>,
     paginate: Option<Paginate>,
 }
@@ -448,7 +448,14 @@ fn read_settings(table: &mut Table, diag: &mut Diagnostics) -> SourceSettings {
             None
         }
     });
-    let select = table.table("select", diag).and_then(|t| rules::select_rules(t, diag));
+    let select = match table.get("select") {
+        Some(value) if value.get_ref().as_str() == Some("auto") => Some(Selection::Auto),
+        Some(value) if value.get_ref().as_str().is_some() => {
+            diag.error(value.span(), format!("`{}.select` must be a table of selectors or \"auto\"", table.name));
+            None
+        }
+        _ => table.table("select", diag).and_then(|t| rules::select_rules(t, diag)).map(Selection::Rules),
+    };
     let detail = table.table("detail", diag).map(|t| rules::detail_rules(t, diag));
     let paginate = table.table("paginate", diag).and_then(|t| rules::paginate(t, diag));
     let intervals = if diag.force { bounds::FORCED_INTERVAL } else { bounds::INTERVAL };

@@ -27,6 +27,24 @@ pub struct FieldRule {
     pub regex: Option<Regex>,
     /// A chrono pattern for dates (`%d/%m/%Y`).
     pub format: Option<String>,
+    /// `"auto"` (article pages only): the field comes from the page's main
+    /// content as `octofeed article` finds it, not from a selector.
+    pub auto: bool,
+}
+
+impl FieldRule {
+    /// A rule that reads `css`'s text (or the item itself when `None`).
+    pub fn of(css: Option<Css>) -> FieldRule {
+        FieldRule { css, attr: None, regex: None, format: None, auto: false }
+    }
+}
+
+/// The `[source.select]` of an html source: hand-written rules, or `"auto"`:
+/// the page's items as `octofeed detect` finds them, at every run.
+#[derive(Debug, Clone)]
+pub enum Selection {
+    Rules(SelectRules),
+    Auto,
 }
 
 /// The optional fields every rule set may name; `title` and `link` are required
@@ -43,6 +61,26 @@ pub struct FieldRules {
     pub category: Option<FieldRule>,
     pub image: Option<FieldRule>,
     pub enclosure: Option<FieldRule>,
+}
+
+impl FieldRules {
+    /// Every rule that is set.
+    pub fn fields(&self) -> impl Iterator<Item = &FieldRule> {
+        [
+            &self.title,
+            &self.link,
+            &self.date,
+            &self.location,
+            &self.summary,
+            &self.content,
+            &self.author,
+            &self.category,
+            &self.image,
+            &self.enclosure,
+        ]
+        .into_iter()
+        .flatten()
+    }
 }
 
 /// `[source.select]`: one item per match of `item`.
@@ -74,11 +112,12 @@ pub fn css(text: &str, value: Value, what: &str, diag: &mut Diagnostics) -> Opti
     }
 }
 
-/// Reads the field rules of a `select` or `detail` table (not `item`).
-pub fn field_rules(table: &mut Table, diag: &mut Diagnostics) -> FieldRules {
+/// Reads the field rules of a `select` or `detail` table (not `item`); only
+/// `detail` fields may be `"auto"`.
+pub fn field_rules(table: &mut Table, allow_auto: bool, diag: &mut Diagnostics) -> FieldRules {
     let mut field = |key: &'static str| {
         let value = table.get(key)?;
-        field_rule(value, &format!("{}.{key}", table.name), diag)
+        field_rule(value, &format!("{}.{key}", table.name), allow_auto, diag)
     };
     FieldRules {
         title: field("title"),
@@ -95,11 +134,16 @@ pub fn field_rules(table: &mut Table, diag: &mut Diagnostics) -> FieldRules {
 }
 
 /// A field is a selector string, or a table `{ css, attr, regex, format }`.
-fn field_rule(value: Value, name: &str, diag: &mut Diagnostics) -> Option<FieldRule> {
+fn field_rule(value: Value, name: &str, allow_auto: bool, diag: &mut Diagnostics) -> Option<FieldRule> {
     match value.get_ref() {
-        DeValue::String(text) => {
-            Some(FieldRule { css: Some(css(text, value, name, diag)?), attr: None, regex: None, format: None })
+        DeValue::String(text) if text == "auto" => {
+            if !allow_auto {
+                diag.error(value.span(), format!("`{name}` cannot be \"auto\": only `[source.detail]` fields can (`select = \"auto\"` detects a whole listing)"));
+                return None;
+            }
+            Some(FieldRule { auto: true, ..FieldRule::of(None) })
         }
+        DeValue::String(text) => Some(FieldRule::of(Some(css(text, value, name, diag)?))),
         DeValue::Table(_) => {
             let mut table = Table::from_value(value, name.to_string(), diag)?;
             let rule = field_table(&mut table, diag);
@@ -136,7 +180,7 @@ fn field_table(table: &mut Table, diag: &mut Diagnostics) -> Option<FieldRule> {
     };
     let attr = table.string("attr", diag).map(|attr| attr.into_inner());
     let format = table.string("format", diag).map(|format| format.into_inner());
-    Some(FieldRule { css, attr, regex, format })
+    Some(FieldRule { css, attr, regex, format, auto: false })
 }
 
 /// `[source.select]`: requires `item`, `title` and `link`.
@@ -149,7 +193,7 @@ pub fn select_rules(mut table: Table, diag: &mut Diagnostics) -> Option<SelectRu
             None
         }
     };
-    let fields = field_rules(&mut table, diag);
+    let fields = field_rules(&mut table, false, diag);
     for (present, key) in [(fields.title.is_some(), "title"), (fields.link.is_some(), "link")] {
         if !present && !table.contains(key) {
             diag.error(table.span(), format!("`{name}` needs a `{key}` selector"));
@@ -161,7 +205,7 @@ pub fn select_rules(mut table: Table, diag: &mut Diagnostics) -> Option<SelectRu
 
 /// `[source.detail]`: the same fields as `select`, none required, no `item`.
 pub fn detail_rules(mut table: Table, diag: &mut Diagnostics) -> FieldRules {
-    let fields = field_rules(&mut table, diag);
+    let fields = field_rules(&mut table, true, diag);
     table.finish(diag);
     fields
 }

@@ -68,7 +68,7 @@ pub fn propose(document: &Html, page_url: &Url) -> Option<ProposedRules> {
     groups.truncate(SHORTLIST);
     let mut scored: HashMap<String, (f64, Vec<ElementRef>)> = HashMap::new();
     for group in &groups {
-        let path = selector_path(document, group);
+        let path = selector_path(document, group, page_url);
         if scored.contains_key(&path) {
             continue;
         }
@@ -150,7 +150,10 @@ fn sibling_groups<'a>(document: &'a Html, sizes: &HashMap<NodeId, usize>, page_u
             }
         }
         for (tag, children) in by_tag {
-            if children.len() < 2 || matches!(tag, "script" | "style" | "option" | "br" | "head" | "meta" | "link") {
+            // Table cells are parts of rows; rows are the items.
+            if children.len() < 2
+                || matches!(tag, "script" | "style" | "option" | "br" | "head" | "meta" | "link" | "td" | "th")
+            {
                 continue;
             }
             let holders: Vec<ElementRef> =
@@ -205,16 +208,19 @@ fn signature(element: ElementRef) -> String {
 }
 
 /// The selector of a group's items: the shape under its parent, and as many
-/// ancestors above (up to one with an id) as it takes to match little besides.
-fn selector_path(document: &Html, group: &Group) -> String {
-    let mut path = format!("{} > {}", signature(group.parent), group.shape);
-    if let Some(id) = stable_id(group.parent) {
-        path = format!("#{id} > {}", group.shape);
-    }
+/// ancestors above (up to one with an id) as it takes to match nothing that
+/// reads worse than the group; failing that, the parent told apart by the
+/// element before it or by its position.
+fn selector_path(document: &Html, group: &Group, page_url: &Url) -> String {
+    let parent = match stable_id(group.parent) {
+        Some(id) => format!("#{id}"),
+        None => signature(group.parent),
+    };
+    let mut path = format!("{parent} > {}", group.shape);
     let mut ancestor = group.parent;
     for _ in 0..MAX_PATH {
-        if stable_id(ancestor).is_some() || !too_broad(document, &path, group) {
-            break;
+        if stable_id(ancestor).is_some() || !too_broad(document, &path, group, page_url) {
+            return path;
         }
         let Some(up) = ancestor.parent().and_then(ElementRef::wrap) else { break };
         if matches!(up.value().name(), "body" | "html") {
@@ -226,17 +232,38 @@ fn selector_path(document: &Html, group: &Group) -> String {
             None => format!("{} > {path}", signature(up)),
         };
     }
-    path
+    if !too_broad(document, &path, group, page_url) {
+        return path;
+    }
+    let shape = &group.shape;
+    let before = group.parent.prev_siblings().find_map(ElementRef::wrap).map(|previous| match stable_id(previous) {
+        Some(id) => format!("#{id} + {parent} > {shape}"),
+        None => format!("{} + {parent} > {shape}", signature(previous)),
+    });
+    let tag = group.parent.value().name();
+    let position =
+        group.parent.prev_siblings().filter_map(ElementRef::wrap).filter(|s| s.value().name() == tag).count() + 1;
+    let nth = format!("{parent}:nth-of-type({position}) > {shape}");
+    before.into_iter().chain([nth]).find(|refined| !too_broad(document, refined, group, page_url)).unwrap_or(path)
 }
 
-/// Whether `path` matches elements whose parent does not look like the group's.
-fn too_broad(document: &Html, path: &str, group: &Group) -> bool {
-    let Ok(selector) = Selector::parse(path) else { return false };
-    let parent_shape = signature(group.parent);
-    document
+/// Whether `path` also matches elements outside the group's parent that read
+/// worse than the group's own (navigation beside a list of the same shape).
+/// Sibling lists of the same quality (a list split in columns) may share it.
+fn too_broad(document: &Html, path: &str, group: &Group, page_url: &Url) -> bool {
+    let Ok(selector) = Selector::parse(path) else { return true };
+    let (own, others): (Vec<ElementRef>, Vec<ElementRef>) = document
         .select(&selector)
-        .any(|element| element.parent().and_then(ElementRef::wrap).is_none_or(|p| signature(p) != parent_shape))
-        || document.select(&selector).count() > 3 * group.parent.children().filter(|c| c.value().is_element()).count()
+        .partition(|element| element.parent().is_some_and(|parent| parent.id() == group.parent.id()));
+    if others.is_empty() {
+        return false;
+    }
+    // A bare `ul > li` is a weak likeness: it may not gather many more lists than its own.
+    if !path.contains('.') && others.len() > 2 * own.len() {
+        return true;
+    }
+    let mean = |items: &[ElementRef]| score_items(items, page_url) / items.len().max(1) as f64;
+    others.len() < 2 || mean(&others) < 0.6 * mean(&own)
 }
 
 /// Page furniture by tag, role, class or id: navigation, headers, footers, asides.
@@ -364,9 +391,8 @@ fn score_items(items: &[ElementRef], page_url: &Url) -> f64 {
     }
     let distinct = links.len() as f64 / title_words.len() as f64;
     total *= distinct * distinct;
-    if items.first().is_some_and(|item| item.ancestors().filter_map(ElementRef::wrap).any(is_chrome)) {
-        total *= 0.2;
-    }
+    let in_furniture = items.iter().filter(|item| item.ancestors().filter_map(ElementRef::wrap).any(is_chrome)).count();
+    total *= 1.0 - 0.8 * in_furniture as f64 / items.len() as f64;
     total
 }
 
@@ -414,10 +440,10 @@ fn fields(path: &str, items: &[ElementRef], page_url: &Url) -> Option<ProposedRu
     } else {
         items.iter().filter_map(|item| date_element(*item).map(|d| (*item, d))).collect()
     };
-    if dates.len() * 2 >= items.len()
-        && let Some(Some(css)) = common_path(&dates)
-    {
-        rules.date = Some(ProposedField::css(&css));
+    if dates.len() * 2 >= items.len() {
+        // A date in the item's own text: the whole text is read, its first date taken.
+        rules.date =
+            common_path(&dates).map(|css| css.map_or_else(ProposedField::itself, |css| ProposedField::css(&css)));
     }
     let summaries: Vec<(ElementRef, ElementRef)> = items
         .iter()

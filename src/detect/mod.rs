@@ -84,7 +84,7 @@ impl ProposedField {
             Some(text) => Some(Css { selector: Selector::parse(text).ok()?, text: text.clone() }),
             None => None,
         };
-        Some(FieldRule { css, attr: self.attr.clone(), regex: None, format: None })
+        Some(FieldRule { attr: self.attr.clone(), ..FieldRule::of(css) })
     }
 }
 
@@ -158,6 +158,16 @@ pub enum Found {
     JsonLd,
 }
 
+impl Found {
+    /// The choice in one line, for the warning when a later run chooses otherwise.
+    pub fn describe(&self) -> String {
+        match self {
+            Found::Selectors { rules, .. } => rules.toml().lines().skip(1).collect::<Vec<_>>().join("; "),
+            Found::JsonLd => "JSON-LD structured data".to_string(),
+        }
+    }
+}
+
 /// Everything detection saw on one page: the feeds it advertises, and its
 /// items or why there are none.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -202,6 +212,11 @@ pub fn detect(html: &str, page_url: &Url, max_items: usize) -> Detection {
     let feeds = advertised::find(&document, &base);
     let items = detect_items(&document, &base, max_items, feeds.len());
     Detection { title: page_title(&document), feeds, items }
+}
+
+/// The items of an already parsed page (for `select = "auto"`), links resolved against `base`.
+pub fn items_in(document: &Html, base: &Url, max_items: usize) -> Result<Detected, DetectError> {
+    detect_items(document, base, max_items, advertised::find(document, base).len())
 }
 
 static TITLE: std::sync::LazyLock<Selector> =

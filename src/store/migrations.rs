@@ -92,6 +92,9 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (webhook, feed_id, guid)
     ) WITHOUT ROWID;
     CREATE INDEX deliveries_pending ON deliveries (webhook, delivered_at, queued);",
+    // 7: what `select = "auto"` chose on the source's page last time, so a
+    // different choice is a warning.
+    "ALTER TABLE sources ADD COLUMN detected TEXT;",
 ];
 
 /// The schema version of `conn` (0 for a new database).

@@ -327,6 +327,22 @@ impl Store {
 
     /// A success with nothing to extract (304, or the same body as last time):
     /// records the fetch state and the success only.
+    /// Records what detection chose for `source_id` and returns what it chose before.
+    pub fn swap_detected(&mut self, source_id: &str, choice: &str) -> Result<Option<String>, StoreError> {
+        let tx = self.conn.transaction()?;
+        let previous: Option<String> = tx
+            .prepare_cached("SELECT detected FROM sources WHERE id = ?1")?
+            .query_row([source_id], |row| row.get(0))
+            .optional()?
+            .flatten();
+        tx.prepare_cached(
+            "INSERT INTO sources (id, detected) VALUES (?1, ?2) ON CONFLICT (id) DO UPDATE SET detected = excluded.detected",
+        )?
+        .execute((source_id, choice))?;
+        tx.commit()?;
+        Ok(previous)
+    }
+
     pub fn record_unchanged(
         &mut self,
         source_id: &str,

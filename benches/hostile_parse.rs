@@ -51,7 +51,7 @@ fn ordinary(items: usize) -> String {
     format!("<html><head><title>News</title></head><body><nav><a href=/>Home</a></nav><ul>{items}</ul></body></html>")
 }
 
-fn rules() -> octofeed::config::SelectRules {
+fn rules() -> octofeed::config::Selection {
     let text = "[site]\ntitle = \"b\"\n[[source]]\nid = \"b\"\nurl = \"https://example.org/\"\nmax_items_per_page = 1000000\n\
                 [source.select]\nitem = \"li.n\"\ntitle = \"a\"\nlink = \"a\"\n";
     let config = Config::parse(std::path::Path::new("/bench/octofeed.toml"), text).expect("a valid config");

@@ -454,7 +454,10 @@ fn read_settings(table: &mut Table, diag: &mut Diagnostics) -> SourceSettings {
             diag.error(value.span(), format!("`{}.select` must be a table of selectors or \"auto\"", table.name));
             None
         }
-        _ => table.table("select", diag).and_then(|t| rules::select_rules(t, diag)).map(Selection::Rules),
+        _ => table
+            .table("select", diag)
+            .and_then(|t| rules::select_rules(t, diag))
+            .map(|rules| Selection::Rules(Box::new(rules))),
     };
     let detail = table.table("detail", diag).map(|t| rules::detail_rules(t, diag));
     let paginate = table.table("paginate", diag).and_then(|t| rules::paginate(t, diag));

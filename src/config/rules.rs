@@ -43,7 +43,7 @@ impl FieldRule {
 /// the page's items as `octofeed detect` finds them, at every run.
 #[derive(Debug, Clone)]
 pub enum Selection {
-    Rules(SelectRules),
+    Rules(Box<SelectRules>),
     Auto,
 }
 

@@ -57,6 +57,10 @@ static STATE_CLASS: LazyLock<Regex> = LazyLock::new(|| {
     )
     .expect("valid regex")
 });
+/// A numeric date (`20/04/2016`, `05.03.2024`, `20/04/16`): day and month in
+/// an order only the page's other dates can tell.
+static NUMERIC_DATE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\b(\d{1,2})([./-])(\d{1,2})([./-])(\d{4}|\d{2})\b").expect("valid regex"));
 static IDENT: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[A-Za-z][A-Za-z_-]*$").expect("valid regex"));
 
 /// The best group of repeated blocks on `document`, as selectors, or `None`
@@ -398,7 +402,48 @@ fn score_items(items: &[ElementRef], page_url: &Url) -> f64 {
 
 /// Whether an item holds a `<time>` or a short text that reads as a date.
 fn has_date(item: ElementRef) -> bool {
-    item.select(&TIME).next().is_some() || date_element(item).is_some()
+    item.select(&TIME).next().is_some() || date_element(item).is_some() || numeric_date_element(item).is_some()
+}
+
+/// A numeric date's parts: first number, second number, separator, year digits.
+type NumericDate = (u32, u32, char, usize);
+
+/// The smallest element of `item` whose own text holds a numeric date, and the date's parts.
+fn numeric_date_element(item: ElementRef) -> Option<(ElementRef, NumericDate)> {
+    item.descendants()
+        .filter_map(ElementRef::wrap)
+        .filter(|e| !matches!(e.value().name(), "a" | "script" | "style"))
+        .find_map(|element| {
+            let own: String = element.children().filter_map(|c| c.value().as_text().map(|t| t.to_string())).collect();
+            if own.trim().chars().count() > 60 {
+                return None;
+            }
+            let found = NUMERIC_DATE.captures(&own)?;
+            let (separator, other) = (&found[2], &found[4]);
+            if separator != other {
+                return None;
+            }
+            let number = |group: usize| found[group].parse::<u32>().ok();
+            let parts = (number(1)?, number(3)?, separator.chars().next()?, found[5].len());
+            Some((element, parts))
+        })
+}
+
+/// The chrono format of a page's numeric dates: day first unless a second
+/// number over 12 says month first; `None` when they disagree.
+fn numeric_format(dates: &[NumericDate]) -> Option<String> {
+    let (_, _, separator, year_digits) = *dates.first()?;
+    if dates.iter().any(|d| d.2 != separator || d.3 != year_digits) {
+        return None;
+    }
+    let year = if year_digits == 4 { "%Y" } else { "%y" };
+    let day_first = dates.iter().any(|d| d.0 > 12);
+    let month_first = dates.iter().any(|d| d.1 > 12);
+    match (day_first, month_first) {
+        (true, true) => None,
+        (false, true) => Some(format!("%m{separator}%d{separator}{year}")),
+        _ => Some(format!("%d{separator}%m{separator}{year}")),
+    }
 }
 
 /// The smallest element of `item` whose own text is a date.
@@ -432,7 +477,13 @@ fn fields(path: &str, items: &[ElementRef], page_url: &Url) -> Option<ProposedRu
         Some(css) => ProposedField::css(css),
         None => ProposedField::attr_of_itself("href"),
     };
-    let mut rules = ProposedRules::new(path, title, link);
+    // Items without a link (a table's header row) are left out by the selector itself.
+    let path = if links.len() < items.len() && items.iter().all(|item| item.value().name() != "a") {
+        format!("{path}:has(a[href])")
+    } else {
+        path.to_string()
+    };
+    let mut rules = ProposedRules::new(&path, title, link);
     let times: Vec<(ElementRef, ElementRef)> =
         items.iter().filter_map(|item| item.select(&TIME).next().map(|t| (*item, t))).collect();
     let dates: Vec<(ElementRef, ElementRef)> = if times.len() * 2 >= items.len() {
@@ -444,6 +495,21 @@ fn fields(path: &str, items: &[ElementRef], page_url: &Url) -> Option<ProposedRu
         // A date in the item's own text: the whole text is read, its first date taken.
         rules.date =
             common_path(&dates).map(|css| css.map_or_else(ProposedField::itself, |css| ProposedField::css(&css)));
+    } else {
+        let numeric: Vec<(ElementRef, ElementRef, NumericDate)> = items
+            .iter()
+            .filter_map(|item| numeric_date_element(*item).map(|(element, parts)| (*item, element, parts)))
+            .collect();
+        let format = numeric_format(&numeric.iter().map(|found| found.2).collect::<Vec<_>>());
+        let pairs: Vec<(ElementRef, ElementRef)> = numeric.iter().map(|found| (found.0, found.1)).collect();
+        if numeric.len() * 2 >= items.len()
+            && let Some(format) = format
+            && let Some(css) = common_path(&pairs)
+        {
+            let mut field = css.map_or_else(ProposedField::itself, |css| ProposedField::css(&css));
+            field.format = Some(format);
+            rules.date = Some(field);
+        }
     }
     let summaries: Vec<(ElementRef, ElementRef)> = items
         .iter()

@@ -50,33 +50,37 @@ pub struct ProposedField {
     pub css: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attr: Option<String>,
+    /// A chrono pattern, for numeric dates (`%d/%m/%Y`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
 }
 
 impl ProposedField {
     pub fn css(css: &str) -> ProposedField {
-        ProposedField { css: Some(css.to_string()), attr: None }
+        ProposedField { css: Some(css.to_string()), attr: None, format: None }
     }
 
     pub fn css_attr(css: &str, attr: &str) -> ProposedField {
-        ProposedField { css: Some(css.to_string()), attr: Some(attr.to_string()) }
+        ProposedField { css: Some(css.to_string()), attr: Some(attr.to_string()), format: None }
     }
 
     pub fn itself() -> ProposedField {
-        ProposedField { css: None, attr: None }
+        ProposedField { css: None, attr: None, format: None }
     }
 
     pub fn attr_of_itself(attr: &str) -> ProposedField {
-        ProposedField { css: None, attr: Some(attr.to_string()) }
+        ProposedField { css: None, attr: Some(attr.to_string()), format: None }
     }
 
     /// The TOML value: a plain selector string, or an inline table.
     fn toml(&self) -> String {
-        match (&self.css, &self.attr) {
-            (Some(css), None) => quoted(css),
-            (Some(css), Some(attr)) => format!("{{ css = {}, attr = {} }}", quoted(css), quoted(attr)),
-            (None, Some(attr)) => format!("{{ attr = {} }}", quoted(attr)),
-            (None, None) => "{}".to_string(),
+        if let (Some(css), None, None) = (&self.css, &self.attr, &self.format) {
+            return quoted(css);
         }
+        let keys = [("css", &self.css), ("attr", &self.attr), ("format", &self.format)];
+        let pairs: Vec<String> =
+            keys.iter().filter_map(|(key, value)| value.as_ref().map(|v| format!("{key} = {}", quoted(v)))).collect();
+        if pairs.is_empty() { "{}".to_string() } else { format!("{{ {} }}", pairs.join(", ")) }
     }
 
     fn compile(&self) -> Option<FieldRule> {
@@ -84,7 +88,7 @@ impl ProposedField {
             Some(text) => Some(Css { selector: Selector::parse(text).ok()?, text: text.clone() }),
             None => None,
         };
-        Some(FieldRule { attr: self.attr.clone(), ..FieldRule::of(css) })
+        Some(FieldRule { attr: self.attr.clone(), format: self.format.clone(), ..FieldRule::of(css) })
     }
 }
 
@@ -238,6 +242,10 @@ fn detect_items(document: &Html, base: &Url, max_items: usize, feeds: usize) -> 
         from_json_ld.truncate(max_items);
         return Ok(Detected { found: Found::JsonLd, items: from_json_ld });
     }
+    // A challenge or login page can hold a few links that look like a list.
+    if let Some(what) = crate::interstitial::recognise(document) {
+        return Err(DetectError::NotContent { what, url: base.clone() });
+    }
     let proposals =
         [(Method::Microdata, structured::microdata(document)), (Method::Microformats, structured::h_entries(document))];
     let proposal = proposals
@@ -252,8 +260,5 @@ fn detect_items(document: &Html, base: &Url, max_items: usize, feeds: usize) -> 
             return Ok(Detected { found: Found::Selectors { method, rules: Box::new(rules) }, items });
         }
     }
-    Err(match crate::interstitial::recognise(document) {
-        Some(what) => DetectError::NotContent { what, url: base.clone() },
-        None => DetectError::NothingFound { url: base.clone(), feeds },
-    })
+    Err(DetectError::NothingFound { url: base.clone(), feeds })
 }

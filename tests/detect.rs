@@ -149,12 +149,12 @@ fn a_table_gives_its_rows_not_its_cells() {
     proposal_round_trips("wild/news-table.html", page, &found);
 }
 
+/// An item's link, title and day.
+type Seen = (String, String, Option<String>);
+
 /// The links, titles and dates of a source's items, read with its
 /// hand-written selectors and by detection.
-fn both_ways(
-    config: &Config,
-    id: &str,
-) -> (Vec<(String, String, Option<String>)>, Vec<(String, String, Option<String>)>) {
+fn both_ways(config: &Config, id: &str) -> (Vec<Seen>, Vec<Seen>) {
     let source = config.source(id).expect("the source");
     let path = source.url.to_file_path().expect("a saved page");
     let html = octofeed::fetch::decode_html(&std::fs::read(&path).expect("the fixture"), None);
@@ -186,7 +186,7 @@ fn detection_on_every_coe_fixture_finds_what_the_hand_written_selectors_find() {
     assert!(listings.len() >= 5, "coe sources: {listings:?}");
     for id in listings {
         let (by_hand, by_detection) = both_ways(&config, id);
-        let links = |items: &[(String, String, Option<String>)]| items.iter().map(|i| i.0.clone()).collect::<Vec<_>>();
+        let links = |items: &[Seen]| items.iter().map(|i| i.0.clone()).collect::<Vec<_>>();
         assert_eq!(links(&by_detection), links(&by_hand), "{id}: other items");
         for (hand, found) in by_hand.iter().zip(&by_detection) {
             assert_eq!(found.2, hand.2, "{id}: {}: another date", hand.0);

@@ -257,3 +257,37 @@ fn the_article_reader_gives_the_text_date_and_absolute_links_of_an_article_page(
     let date = article.date.as_deref().and_then(|text| octofeed::dates::parse_date(text, None, chrono_tz::UTC));
     assert!(date.is_some(), "a date: {:?}", article.date);
 }
+
+#[test]
+fn every_fixture_and_hostile_shapes_give_an_answer_not_a_panic() {
+    let page = url("https://example.org/list/");
+    let mut fixtures = Vec::new();
+    for folder in ["coe", "wild", "detect"] {
+        for entry in std::fs::read_dir(common::fixture_path(folder)).expect("a fixture folder") {
+            let path = entry.expect("an entry").path();
+            if path.extension().is_some_and(|ext| ext == "html") {
+                fixtures.push(path);
+            }
+        }
+    }
+    assert!(fixtures.len() > 15, "{fixtures:?}");
+    for path in &fixtures {
+        let html = octofeed::fetch::decode_html(&std::fs::read(path).expect("a fixture"), None);
+        let _ = detect::detect(&html, &page, 500);
+        let _ = octofeed::article::read(&html, &page);
+    }
+    // The shapes of benches/discover.rs, smaller (this is a debug build).
+    let nested = format!("<html><body>{}deep{}</body></html>", "<div>".repeat(100_000), "</div>".repeat(100_000));
+    assert!(matches!(detect::detect(&nested, &page, 500).items, Err(detect::DetectError::NothingFound { .. })));
+    let links: String =
+        (0..20_000).map(|n| format!("<li><a href=\"/a/{n}\">Article number {n} of many</a></li>")).collect();
+    let links = format!("<html><body><ul>{links}</ul></body></html>");
+    assert_eq!(detect::detect(&links, &page, 500).items.expect("a list").items.len(), 500, "capped at max_items");
+    let scripts: String = (0..5_000).map(|n| format!("<script>var x{n} = 1;</script>")).collect();
+    let scripts = format!("<html><head>{scripts}</head><body></body></html>");
+    let error = detect::detect(&scripts, &page, 500).items.expect_err("an app shell").to_string();
+    assert!(error.contains("app shell"), "{error}");
+    let text = format!("<html><body><p>{}</p></body></html>", "lorem ipsum dolor sit amet ".repeat(200_000));
+    let article = octofeed::article::read(&text, &page).expect("a page of text is its own article");
+    assert!(article.text.len() > 5_000_000);
+}

@@ -203,6 +203,11 @@ impl Context {
             Err(error) => {
                 print_feeds(&detection);
                 eprintln!("error: {error}");
+                if page_url.scheme() == "file" {
+                    eprintln!(
+                        "hint: a saved page's links resolve against the address it stands for: give it with --base URL"
+                    );
+                }
                 return Err(FAILED);
             }
         };

@@ -27,6 +27,9 @@ const MAX_ELEMENTS: usize = 200_000;
 const MAX_ITEM_ELEMENTS: usize = 3_000;
 /// Groups kept after the cheap first scoring, to be scored on what their selector matches.
 const SHORTLIST: usize = 12;
+/// Elements of one group, or of one selector's matches, that are scored: a
+/// longer list is judged by its first ones.
+const MAX_SCORED: usize = 1_000;
 /// How many ancestors a selector path names above the item at most.
 const MAX_PATH: usize = 4;
 
@@ -77,7 +80,7 @@ pub fn propose(document: &Html, page_url: &Url) -> Option<ProposedRules> {
             continue;
         }
         let Ok(selector) = Selector::parse(&path) else { continue };
-        let items: Vec<ElementRef> = document.select(&selector).collect();
+        let items: Vec<ElementRef> = document.select(&selector).take(MAX_SCORED).collect();
         let score = score_items(&items, page_url);
         tracing::debug!("detect: {} items at `{path}` score {score:.1}", items.len());
         scored.insert(path, (score, items));
@@ -148,7 +151,7 @@ fn sibling_groups<'a>(document: &'a Html, sizes: &HashMap<NodeId, usize>, page_u
     let mut groups = Vec::new();
     for parent in document.root_element().descendants().take(MAX_ELEMENTS).filter_map(ElementRef::wrap) {
         let mut by_tag: HashMap<&str, Vec<ElementRef>> = HashMap::new();
-        for child in parent.children().filter_map(ElementRef::wrap) {
+        for child in parent.children().filter_map(ElementRef::wrap).take(MAX_SCORED) {
             if sizes.get(&child.id()).is_some_and(|&size| size <= MAX_ITEM_ELEMENTS) && !is_chrome(child) {
                 by_tag.entry(child.value().name()).or_default().push(child);
             }
@@ -258,6 +261,7 @@ fn too_broad(document: &Html, path: &str, group: &Group, page_url: &Url) -> bool
     let Ok(selector) = Selector::parse(path) else { return true };
     let (own, others): (Vec<ElementRef>, Vec<ElementRef>) = document
         .select(&selector)
+        .take(MAX_SCORED)
         .partition(|element| element.parent().is_some_and(|parent| parent.id() == group.parent.id()));
     if others.is_empty() {
         return false;

@@ -13,6 +13,9 @@
 //! - [`parse`]: HTML text into a tree in linear time, whatever its nesting.
 //! - [`extract`]: CSS selectors over a page give raw items; [`normalize`] makes them model items;
 //!   [`interstitial`] names the page served instead (bot challenge, captcha, login wall, app shell) when none match.
+//! - [`detect`]: a page's advertised feeds and its items without selectors (structured data, repeated
+//!   blocks), for `octofeed detect`/`add` and `select = "auto"`; [`article`]: an article page's main content,
+//!   for `octofeed article` and `"auto"` detail fields.
 //! - [`dates`]: date texts in five languages; [`identity`]: guids; [`text`]: text and HTML cleaning.
 //! - [`model`]: the news model shared by every stage; [`hygiene`]: what an item may carry (http(s) URLs,
 //!   capped texts, no bidi overrides), checked where items enter and where feeds are built.

@@ -127,6 +127,14 @@ pub enum Command {
     },
 }
 
+impl Command {
+    /// Whether the command only prints (tables, JSON, TOML) and may be piped
+    /// into `head`: not `run` or `serve`, which write feeds and must finish.
+    pub fn prints_for_a_pipe(&self) -> bool {
+        !matches!(self, Command::Run { .. } | Command::Serve { .. })
+    }
+}
+
 /// The page `detect`, `add` and `article` read.
 #[derive(Debug, Clone, Args)]
 pub struct PageArgs {

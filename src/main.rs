@@ -13,6 +13,9 @@ fn main() -> ExitCode {
     limit_malloc_arenas();
     let cli = Cli::parse();
     init_logging(cli.verbose);
+    if cli.command.prints_for_a_pipe() {
+        die_quietly_on_a_closed_pipe();
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {
@@ -21,6 +24,17 @@ fn main() -> ExitCode {
         }
     };
     ExitCode::from(runtime.block_on(commands::execute(cli)))
+}
+
+/// Commands whose output goes to `head` or `less` end as other Unix tools do
+/// when the reader stops reading: by SIGPIPE, silently, not by a panic in
+/// `println!` (Rust ignores SIGPIPE by default). Sockets are unaffected: Rust
+/// sends on them with MSG_NOSIGNAL.
+fn die_quietly_on_a_closed_pipe() {
+    // SAFETY: called at startup, before any other thread exists; SIG_DFL is a valid disposition.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
 }
 
 /// glibc gives threads that allocate arenas of their own (up to eight per

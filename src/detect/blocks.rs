@@ -515,6 +515,22 @@ fn fields(path: &str, items: &[ElementRef], page_url: &Url) -> Option<ProposedRu
             rules.date = Some(field);
         }
     }
+    let places: Vec<(ElementRef, ElementRef)> = items
+        .iter()
+        .filter_map(|item| {
+            item.descendants()
+                .filter_map(ElementRef::wrap)
+                .filter(|element| names_a_place(*element) && !element_text(*element).is_empty())
+                // The innermost: `p.date-place` holds the date too, its `span.place` only the place.
+                .find(|element| !element.descendants().skip(1).filter_map(ElementRef::wrap).any(names_a_place))
+                .map(|place| (*item, place))
+        })
+        .collect();
+    if places.len() * 2 >= items.len()
+        && let Some(Some(css)) = common_path(&places)
+    {
+        rules.location = Some(ProposedField::css(&css));
+    }
     let summaries: Vec<(ElementRef, ElementRef)> = items
         .iter()
         .filter_map(|item| {
@@ -539,6 +555,18 @@ fn fields(path: &str, items: &[ElementRef], page_url: &Url) -> Option<ProposedRu
     }
     Some(rules)
 }
+
+/// Whether an element's class or microdata property names a place (`place`,
+/// `location`, `venue`, `lieu`, `ort`…): an event's where.
+fn names_a_place(element: ElementRef) -> bool {
+    let value = element.value();
+    value.attr("itemprop").is_some_and(|prop| prop == "location")
+        || value.classes().any(|class| PLACE_CLASS.is_match(class))
+}
+
+static PLACE_CLASS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(^|[-_])(place|location|venue|city|where|lieu|ort|lugar|luogo)([-_]|$)").expect("valid regex")
+});
 
 /// The shortest relative selector that, inside most items, first matches the
 /// element found there: `Some(None)` when the elements are the items themselves.

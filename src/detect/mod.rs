@@ -101,6 +101,8 @@ pub struct ProposedRules {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub date: Option<ProposedField>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<ProposedField>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub summary: Option<ProposedField>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub image: Option<ProposedField>,
@@ -108,7 +110,7 @@ pub struct ProposedRules {
 
 impl ProposedRules {
     pub fn new(item: &str, title: ProposedField, link: ProposedField) -> ProposedRules {
-        ProposedRules { item: item.to_string(), title, link, date: None, summary: None, image: None }
+        ProposedRules { item: item.to_string(), title, link, date: None, location: None, summary: None, image: None }
     }
 
     /// The rules as `extract` takes them; `None` if a selector does not compile.
@@ -122,6 +124,7 @@ impl ProposedRules {
             title: Some(self.title.compile()?),
             link: Some(self.link.compile()?),
             date: optional(&self.date)?,
+            location: optional(&self.location)?,
             summary: optional(&self.summary)?,
             image: optional(&self.image)?,
             ..FieldRules::default()
@@ -136,6 +139,7 @@ impl ProposedRules {
             ("title", Some(&self.title)),
             ("link", Some(&self.link)),
             ("date", self.date.as_ref()),
+            ("location", self.location.as_ref()),
             ("summary", self.summary.as_ref()),
             ("image", self.image.as_ref()),
         ];

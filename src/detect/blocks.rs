@@ -185,11 +185,12 @@ fn shape_of<'a>(tag: &str, holders: &[ElementRef<'a>]) -> (String, Vec<ElementRe
             *counts.entry(class).or_default() += 1;
         }
     }
+    // The most shared class, if three quarters of the holders have it.
     let top = counts.iter().max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0))).map(|(class, count)| (*class, *count));
-    let Some((class, count)) = top.filter(|(_, count)| *count * 4 >= holders.len() * 3 && *count >= 2) else {
+    let Some(class) = top.filter(|(_, count)| *count * 4 >= holders.len() * 3 && *count >= 2).map(|(class, _)| class)
+    else {
         return (tag.to_string(), holders.to_vec());
     };
-    let _ = count;
     let members: Vec<ElementRef> =
         holders.iter().copied().filter(|holder| stable_classes(*holder).any(|c| c == class)).collect();
     let mut shared: Vec<&str> = stable_classes(members[0]).collect();

@@ -144,6 +144,8 @@ pub fn is_xml_char(c: char) -> bool {
 /// Lazy images keep their real address (see `unlazy_images`).
 pub fn sanitize_html(html: &str, base: &Url) -> String {
     let cleaned = ammonia::Builder::default()
+        .add_tags(MATHML_TAGS)
+        .add_tag_attributes("math", ["display"])
         .url_schemes(std::collections::HashSet::from(["http", "https", "mailto"]))
         .url_relative(ammonia::UrlRelative::Custom(Box::new(WebLinks(base.clone()))))
         .link_rel(Some("noopener noreferrer"))
@@ -152,6 +154,39 @@ pub fn sanitize_html(html: &str, base: &Url) -> String {
     let cleaned: String = cleaned.chars().filter(|&c| is_xml_char(c)).collect();
     cleaned.trim().to_string()
 }
+
+/// MathML Core's presentation elements. Kept, because ammonia removes an
+/// element of the MathML namespace that is not allowed together with its
+/// text: a formula would vanish from the article instead of showing as text.
+const MATHML_TAGS: [&str; 27] = [
+    "math",
+    "mrow",
+    "mi",
+    "mn",
+    "mo",
+    "ms",
+    "mspace",
+    "mtext",
+    "msub",
+    "msup",
+    "msubsup",
+    "munder",
+    "mover",
+    "munderover",
+    "mfrac",
+    "msqrt",
+    "mroot",
+    "mstyle",
+    "mpadded",
+    "mphantom",
+    "merror",
+    "mtable",
+    "mtr",
+    "mtd",
+    "mmultiscripts",
+    "mprescripts",
+    "semantics",
+];
 
 /// Makes a relative URL absolute against the base it holds, and keeps it only
 /// when the result is `http(s)`: a base such as `javascript://` yields nothing.
@@ -237,6 +272,15 @@ mod tests {
     #[test]
     fn whitespace_collapses_and_entities_are_decoded_once() {
         assert_eq!(text_of("<h3>\n   Octopus\u{a0}&amp;\t&amp;amp; co\n </h3>"), "Octopus & &amp; co");
+    }
+
+    #[test]
+    fn formulas_keep_their_mathml_and_lose_their_scripts() {
+        let base = Url::parse("https://example.org/").expect("a URL");
+        let html = r#"<p>When <math display="block"><mi>a</mi><mo>≠</mo><mn>0</mn><annotation-xml><svg onload="x()"></svg></annotation-xml></math>, solve it.</p>"#;
+        let clean = sanitize_html(html, &base);
+        assert!(clean.contains(r#"<math display="block"><mi>a</mi><mo>≠</mo><mn>0</mn>"#), "{clean}");
+        assert!(!clean.contains("svg") && !clean.contains("onload"), "{clean}");
     }
 
     #[test]

@@ -31,13 +31,21 @@ pub fn decode_with_bom_first(bytes: &[u8], declared: impl FnOnce(&[u8]) -> &'sta
     text.into_owned()
 }
 
-/// The encoding the header or a meta tag declares, UTF-8 when neither does.
+/// The encoding the header or a meta tag declares, UTF-8 when neither does,
+/// or when the body is valid UTF-8 with characters beyond ASCII whatever the
+/// declaration says: a page saved or served as UTF-8 under a stale legacy label
+/// (`gb2312`, `windows-1252`) is common, while legacy text that happens to be
+/// valid multi-byte UTF-8 is not.
 fn declared_encoding(bytes: &[u8], content_type: Option<&str>) -> &'static Encoding {
-    content_type
+    let declared = content_type
         .and_then(header_charset)
         .and_then(|label| Encoding::for_label(label.as_bytes()))
         .or_else(|| meta_charset(bytes))
-        .unwrap_or(UTF_8)
+        .unwrap_or(UTF_8);
+    if declared != UTF_8 && declared.is_ascii_compatible() && !bytes.is_ascii() && std::str::from_utf8(bytes).is_ok() {
+        return UTF_8;
+    }
+    declared
 }
 
 /// The `charset` parameter of a `Content-Type` value, without quotes.
@@ -122,6 +130,18 @@ mod tests {
     fn iso_8859_1_from_the_header() {
         let text = decode_html(LATIN1_CAFE, Some("text/html; charset=ISO-8859-1"));
         assert_eq!(text, "café");
+    }
+
+    #[test]
+    fn utf8_bytes_under_a_stale_legacy_label_are_read_as_utf8() {
+        let head = r#"<meta http-equiv="Content-Type" content="text/html; charset=gb2312">"#;
+        let page = html_with_head(head, "腾讯新闻 café".as_bytes());
+        assert!(decode_html(&page, None).contains("<body>腾讯新闻 café</body>"));
+        assert!(decode_html("naïve".as_bytes(), Some("text/html; charset=windows-1252")).contains("naïve"));
+        // The GB2312 bytes of 你好 are not valid UTF-8: they keep their label.
+        let legacy = html_with_head(head, b"\xc4\xe3\xba\xc3");
+        assert_eq!(decode_html(&legacy, None).matches('\u{fffd}').count(), 0);
+        assert!(decode_html(&legacy, None).contains("你好"));
     }
 
     #[test]

@@ -28,6 +28,7 @@
 //! - [`import`]: an OPML subscription list as `kind = "feed"` sources (`octofeed import-opml`).
 
 pub mod article;
+pub mod browser;
 pub mod cli;
 pub mod commands;
 pub mod config;

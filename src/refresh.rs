@@ -14,7 +14,8 @@ use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
 use url::Url;
 
-use crate::config::{Css, HtmlRules, Selection, Source, SourceKind};
+use crate::browser::RenderRequest;
+use crate::config::{Css, FetchMode, HtmlRules, Selection, Source, SourceKind};
 use crate::extract::{self, ExtractError, Listing, RawItem};
 use crate::fetch::{FetchError, Fetched, Fetcher, Origin, Page, Request};
 use crate::identity::{hash_parts, hex};
@@ -61,6 +62,8 @@ pub struct RefreshContext<'a> {
     /// sources refreshed together use every core while only that many parsed
     /// pages are in memory.
     pub parse_slots: &'a Semaphore,
+    /// The run's browser, for `fetch = "browser"` sources (started on first use).
+    pub browser: &'a crate::browser::BrowserPool,
 }
 
 impl RefreshContext<'_> {
@@ -208,7 +211,7 @@ async fn fetch_if_changed(
     rules: &str,
 ) -> Result<Option<(Page, FetchState)>, RefreshError> {
     let previous = ctx.with_store(|store| store.fetch_state(&source.id))?;
-    let page = match fetch(ctx, source, &source.url, Origin::Config, Some(&previous)).await? {
+    let page = match fetch(ctx, source, &source.url, Origin::Config, Some(&previous), PageRole::Listing).await? {
         Fetched::NotModified => {
             ctx.with_store(|store| store.record_unchanged(&source.id, &previous, ctx.now))?;
             return Ok(None);
@@ -227,14 +230,24 @@ async fn fetch_if_changed(
     Ok(Some((page, state)))
 }
 
+/// What a fetched page is to its source: a listing page (which a browser waits
+/// on until items show) or an article page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PageRole {
+    Listing,
+    Article,
+}
+
 /// Fetches a URL of `source`: its own `url` with the stored validators
-/// (`previous`), or a URL one of its pages gave (a next page, an article).
+/// (`previous`), or a URL one of its pages gave (a next page, an article);
+/// through the browser when the source says `fetch = "browser"`.
 async fn fetch(
     ctx: &RefreshContext<'_>,
     source: &Source,
     url: &Url,
     origin: Origin,
     previous: Option<&FetchState>,
+    role: PageRole,
 ) -> Result<Fetched, FetchError> {
     let request = Request {
         url,
@@ -244,7 +257,18 @@ async fn fetch(
         robots: source.robots,
         origin,
     };
-    ctx.fetcher.fetch(&request).await
+    let FetchMode::Browser(rules) = &source.fetch else {
+        return ctx.fetcher.fetch(&request).await;
+    };
+    let default_wait_for = match (&source.kind, role) {
+        (SourceKind::Html(html), PageRole::Listing) => match &html.select {
+            Selection::Rules(select) => Some(select.item.text.as_str()),
+            Selection::Auto => None,
+        },
+        _ => None,
+    };
+    let how = RenderRequest { url, rules, default_wait_for, user_agent: ctx.fetcher.user_agent() };
+    ctx.fetcher.render(&request, ctx.browser, &how).await
 }
 
 /// The body hash also covers the rules, so a config change re-extracts an unchanged page.
@@ -289,7 +313,7 @@ async fn read_listing(
         pages += 1;
         // A saved page's next pages may be saved beside it; any other link is the page's word.
         let origin = if source.is_beside_saved_page(&url) { Origin::Config } else { Origin::Page };
-        match fetch(ctx, source, &url, origin, None).await {
+        match fetch(ctx, source, &url, origin, None, PageRole::Listing).await {
             Ok(Fetched::Page(page)) => {
                 let url = page.url.clone();
                 match extract_listing(ctx, source, page, url, &rules.select, next_rule).await? {
@@ -407,7 +431,7 @@ async fn with_detail(
     link: &Url,
     warnings: &mut Vec<String>,
 ) -> Option<crate::model::Item> {
-    let page = match fetch(ctx, source, link, Origin::Page, None).await {
+    let page = match fetch(ctx, source, link, Origin::Page, None, PageRole::Article).await {
         Ok(Fetched::Page(page)) => page,
         Ok(Fetched::NotModified) => return None,
         Err(error) => {

@@ -123,6 +123,8 @@ pub struct Runner {
     /// that source is done, and holds the store's lock only during a run.
     long_lived: bool,
     lock_timeout: std::time::Duration,
+    /// Renders `fetch = "browser"` pages; its browser starts on first use and dies with the runner.
+    browser: crate::browser::BrowserPool,
 }
 
 impl Runner {
@@ -142,6 +144,7 @@ impl Runner {
             parse_slots: Semaphore::new(std::thread::available_parallelism().map_or(1, usize::from)),
             long_lived: false,
             lock_timeout: config.site.lock_timeout,
+            browser: crate::browser::BrowserPool::new(config.site.browser.clone(), config.site.concurrency),
         })
     }
 
@@ -188,6 +191,7 @@ impl Runner {
             store: &self.store,
             now: options.now,
             parse_slots: &self.parse_slots,
+            browser: &self.browser,
         };
         let mut reports: Vec<SourceReport> = Vec::with_capacity(chosen.len());
         // Futures are built up front (they do nothing until polled): a stream

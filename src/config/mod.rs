@@ -74,6 +74,9 @@ pub struct Site {
     pub allow_private: bool,
     /// A WebSub hub: feeds name it (`rel="hub"`) and it is pinged after each change.
     pub websub_hub: Option<Url>,
+    /// The browser for `fetch = "browser"` sources: an executable to start, or a
+    /// running browser's DevTools address.
+    pub browser: crate::browser::Launch,
 }
 
 /// One `[[source]]`, with `[defaults]` applied.
@@ -95,6 +98,31 @@ pub struct Source {
     pub robots: bool,
     /// Entries read from one page or feed; the rest are dropped with a warning.
     pub max_items_per_page: usize,
+    /// How its pages are fetched: plainly, or rendered by a browser.
+    pub fetch: FetchMode,
+}
+
+/// `fetch`: how a source's pages are fetched.
+#[derive(Debug, Clone)]
+pub enum FetchMode {
+    /// One HTTP request per page (or a `file:` read).
+    Plain,
+    /// Rendered by a real browser (`fetch = "browser"`, `[source.browser]`).
+    Browser(BrowserRules),
+}
+
+/// `[source.browser]`.
+#[derive(Debug, Clone)]
+pub struct BrowserRules {
+    /// Wait until this selector matches; `None`: the source's `item` selector.
+    pub wait_for: Option<String>,
+    /// How long a page may take to show `wait_for`.
+    pub timeout: Duration,
+    /// Scroll to the bottom this many times, to load more.
+    pub scroll: u32,
+    /// A "load more" button to click, up to `clicks` times.
+    pub click: Option<String>,
+    pub clicks: u32,
 }
 
 /// What a source reads.
@@ -152,6 +180,44 @@ fn render_errors(errors: &[ConfigError]) -> String {
     lines.join("\n")
 }
 
+/// `[source.browser]` as written; its `timeout` defaults to the source's.
+#[derive(Debug, Clone, Default)]
+struct BrowserTable {
+    wait_for: Option<String>,
+    timeout: Option<Duration>,
+    scroll: Option<u32>,
+    click: Option<String>,
+    clicks: Option<u32>,
+}
+
+/// Clicks on a `click` button when `clicks` is not given.
+const DEFAULT_CLICKS: u32 = 5;
+
+fn read_browser_table(mut table: Table, diag: &mut Diagnostics) -> BrowserTable {
+    let name = table.name.clone();
+    let selector = |key: &'static str, table: &mut Table, diag: &mut Diagnostics| {
+        let text = table.string(key, diag)?;
+        match scraper::Selector::parse(text.get_ref()) {
+            Ok(_) => Some(text.into_inner()),
+            Err(error) => {
+                diag.error(text.span(), format!("bad CSS selector `{}` in `{name}.{key}`: {error}", text.get_ref()));
+                None
+            }
+        }
+    };
+    let wait_for = selector("wait_for", &mut table, diag);
+    let click = selector("click", &mut table, diag);
+    let browser = BrowserTable {
+        wait_for,
+        timeout: duration(&mut table, "timeout", bounds::TIMEOUT, diag),
+        scroll: table.bounded("scroll", bounds::SCROLLS, diag).map(|n| n as u32),
+        click,
+        clicks: table.bounded("clicks", bounds::CLICKS, diag).map(|n| n as u32),
+    };
+    table.finish(diag);
+    browser
+}
+
 /// The settings a source may take from `[defaults]`.
 #[derive(Debug, Clone, Default)]
 struct SourceSettings {
@@ -163,6 +229,9 @@ struct SourceSettings {
     timeout: Option<Duration>,
     robots: Option<bool>,
     max_items_per_page: Option<usize>,
+    /// `fetch = "browser"` (true) or `"plain"`.
+    fetch_browser: Option<bool>,
+    browser: Option<BrowserTable>,
     select: Option<Selection>,
     detail: Option<FieldRules>,
     paginate: Option<Paginate>,
@@ -180,6 +249,8 @@ impl SourceSettings {
             timeout: self.timeout.or(defaults.timeout),
             robots: self.robots.or(defaults.robots),
             max_items_per_page: self.max_items_per_page.or(defaults.max_items_per_page),
+            fetch_browser: self.fetch_browser.or(defaults.fetch_browser),
+            browser: self.browser.or(defaults.browser),
             select: self.select.or(defaults.select),
             detail: self.detail.or(defaults.detail),
             paginate: self.paginate.or(defaults.paginate),
@@ -209,6 +280,8 @@ mod bounds {
     pub const MAX_ITEMS: RangeInclusive<u64> = 1..=100_000;
     pub const MAX_ITEMS_PER_PAGE: RangeInclusive<u64> = 1..=1_000_000;
     pub const MAX_PAGES: RangeInclusive<u64> = 1..=100;
+    pub const SCROLLS: RangeInclusive<u64> = 0..=50;
+    pub const CLICKS: RangeInclusive<u64> = 1..=50;
     pub const MAX_BODY: RangeInclusive<u64> = 1024..=1024 * 1024 * 1024;
     pub const HOST_DELAY: RangeInclusive<Duration> = Duration::ZERO..=HOUR;
     pub const LOCK_TIMEOUT: RangeInclusive<Duration> = Duration::ZERO..=HOUR;
@@ -411,6 +484,22 @@ fn read_site(mut table: Table, folder: &Path, diag: &mut Diagnostics) -> Option<
         }
         Some(hub)
     });
+    let browser_path = table.string("browser", diag).map(|path| folder.join(path.into_inner()));
+    let browser_url = table.string("browser_url", diag).and_then(|text| match Url::parse(text.get_ref()) {
+        Ok(url) if matches!(url.scheme(), "ws" | "wss" | "http" | "https") => Some(url),
+        _ => {
+            let found = text.get_ref();
+            diag.error(
+                text.span(),
+                format!("`site.browser_url` must be a ws:// (or http://) DevTools address, found \"{found}\""),
+            );
+            None
+        }
+    });
+    let browser = match browser_url {
+        Some(url) => crate::browser::Launch::Remote(url),
+        None => crate::browser::Launch::Local(browser_path),
+    };
     table.finish(diag);
     Some(Site {
         title: title?.into_inner(),
@@ -426,6 +515,7 @@ fn read_site(mut table: Table, folder: &Path, diag: &mut Diagnostics) -> Option<
         lock_timeout,
         allow_private,
         websub_hub,
+        browser,
     })
 }
 
@@ -448,6 +538,16 @@ fn read_settings(table: &mut Table, diag: &mut Diagnostics) -> SourceSettings {
             None
         }
     });
+    let fetch = table.string("fetch", diag);
+    let fetch_browser = fetch.and_then(|fetch| match fetch.get_ref().as_str() {
+        "plain" => Some(false),
+        "browser" => Some(true),
+        other => {
+            diag.error(fetch.span(), format!("`fetch` must be \"plain\" or \"browser\", found \"{other}\""));
+            None
+        }
+    });
+    let browser = table.table("browser", diag).map(|t| read_browser_table(t, diag));
     let select = match table.get("select") {
         Some(value) if value.get_ref().as_str() == Some("auto") => Some(Selection::Auto),
         Some(value) if value.get_ref().as_str().is_some() => {
@@ -471,6 +571,8 @@ fn read_settings(table: &mut Table, diag: &mut Diagnostics) -> SourceSettings {
         timeout: duration(table, "timeout", bounds::TIMEOUT, diag),
         robots: table.boolean("robots", diag),
         max_items_per_page: table.bounded("max_items_per_page", bounds::MAX_ITEMS_PER_PAGE, diag).map(|n| n as usize),
+        fetch_browser,
+        browser,
         select,
         detail,
         paginate,
@@ -508,6 +610,28 @@ fn read_source(mut table: Table, defaults: &SourceSettings, folder: &Path, diag:
         };
         SourceKind::Html(Box::new(HtmlRules { select, detail: settings.detail, paginate: settings.paginate }))
     };
+    if is_feed && settings.fetch_browser == Some(true) {
+        let name = &table.name;
+        diag.error(table.span(), format!("`{name}` is a feed: `fetch = \"browser\"` renders web pages only"));
+    }
+    if settings.browser.is_some() && settings.fetch_browser != Some(true) {
+        let name = &table.name;
+        diag.error(table.span(), format!("`{name}` has a `[source.browser]` table but not `fetch = \"browser\"`"));
+    }
+    let timeout = settings.timeout.unwrap_or(DEFAULT_TIMEOUT);
+    let fetch = match settings.fetch_browser {
+        Some(true) => {
+            let browser = settings.browser.unwrap_or_default();
+            FetchMode::Browser(BrowserRules {
+                wait_for: browser.wait_for,
+                timeout: browser.timeout.unwrap_or(timeout),
+                scroll: browser.scroll.unwrap_or(0),
+                click: browser.click,
+                clicks: browser.clicks.unwrap_or(DEFAULT_CLICKS),
+            })
+        }
+        _ => FetchMode::Plain,
+    };
     table.finish(diag);
     let id = id?.into_inner();
     Some(Source {
@@ -520,9 +644,10 @@ fn read_source(mut table: Table, defaults: &SourceSettings, folder: &Path, diag:
         interval: settings.interval.unwrap_or(DEFAULT_INTERVAL),
         max_items: settings.max_items.unwrap_or(DEFAULT_MAX_ITEMS),
         timezone: settings.timezone.unwrap_or(Tz::UTC),
-        timeout: settings.timeout.unwrap_or(DEFAULT_TIMEOUT),
+        timeout,
         robots: settings.robots.unwrap_or(true),
         max_items_per_page: settings.max_items_per_page.unwrap_or(DEFAULT_MAX_ITEMS_PER_PAGE),
+        fetch,
     })
 }
 

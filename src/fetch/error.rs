@@ -11,6 +11,9 @@ use super::guard::PrivateAddress;
 /// Why a fetch failed. Messages are lowercase, name the URL and say what to do.
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
+    /// A `fetch = "browser"` page could not be rendered.
+    #[error(transparent)]
+    Browser(Box<crate::browser::BrowserError>),
     /// No connection could be made (refused, DNS failure, connect timeout, TLS).
     #[error("could not connect to {url}: {reason}; check the URL and that the site is up")]
     Connect { url: Url, reason: String },
@@ -67,6 +70,12 @@ pub enum FetchError {
     Setup { reason: String },
 }
 
+impl From<crate::browser::BrowserError> for FetchError {
+    fn from(error: crate::browser::BrowserError) -> FetchError {
+        FetchError::Browser(Box::new(error))
+    }
+}
+
 impl FetchError {
     /// The URL the error is about (`None` only for [`FetchError::Setup`]).
     pub fn url(&self) -> Option<&Url> {
@@ -86,6 +95,7 @@ impl FetchError {
             | FetchError::PrivateAddress { url, .. }
             | FetchError::Tls { url, .. }
             | FetchError::HeadTooLarge { url } => Some(url),
+            FetchError::Browser(error) => Some(error.url()),
             FetchError::Setup { .. } => None,
         }
     }

@@ -201,6 +201,57 @@ impl Fetcher {
             _ => Err(FetchError::UnsupportedScheme { url: req.url.clone() }),
         }
     }
+
+    /// The `User-Agent` every request sends (and the browser too).
+    pub fn user_agent(&self) -> &str {
+        &self.inner.settings.user_agent
+    }
+
+    /// Fetches one page through `browser`, with the same address rule,
+    /// robots.txt and per-host limits and delay as [`Fetcher::fetch`] (for the
+    /// page itself: what its scripts load is the browser's business). `file:`
+    /// pages (from the config only) are rendered as they are.
+    pub async fn render(
+        &self,
+        req: &Request<'_>,
+        browser: &crate::browser::BrowserPool,
+        how: &crate::browser::RenderRequest<'_>,
+    ) -> Result<Fetched, FetchError> {
+        match (req.url.scheme(), req.origin) {
+            ("http" | "https", origin) => {
+                if origin == Origin::Config {
+                    self.inner.addresses.trust(req.url);
+                }
+                self.inner
+                    .addresses
+                    .check_url(req.url)
+                    .map_err(|refused| FetchError::from_private(req.url, refused))?;
+                let host = self.inner.hosts.get(req.url);
+                let _host_slot = host.acquire().await;
+                let _global_slot = self.inner.global.acquire().await.expect("the global semaphore is never closed");
+                let deadline = Deadline::after(req.timeout);
+                if req.robots && !self.inner.robots_allow(req.url, &host, &deadline).await {
+                    return Err(FetchError::RobotsDisallowed { url: req.url.clone() });
+                }
+                host.wait_turn().await;
+                Ok(Fetched::Page(rendered(req.url, browser.render(how).await?)))
+            }
+            ("file", Origin::Config) => Ok(Fetched::Page(rendered(req.url, browser.render(how).await?))),
+            ("file", Origin::Page) => Err(FetchError::LocalFileRefused { url: req.url.clone() }),
+            _ => Err(FetchError::UnsupportedScheme { url: req.url.clone() }),
+        }
+    }
+}
+
+/// A rendered page as a fetched one: the browser's serialization of the DOM, UTF-8.
+fn rendered(url: &Url, html: String) -> Page {
+    Page {
+        url: url.clone(),
+        bytes: html.into_bytes(),
+        content_type: Some("text/html; charset=utf-8".to_string()),
+        etag: None,
+        last_modified: None,
+    }
 }
 
 impl Inner {

@@ -190,3 +190,70 @@ fn check_exits_2_and_prints_every_error_without_touching_anything() {
     assert!(stderr.contains("bad.toml:5:"), "{stderr}");
     assert!(!dir.path().join("db").exists(), "check writes nothing");
 }
+
+#[test]
+fn browser_keys_are_checked_with_their_lines() {
+    let good = r#"[site]
+title = "x"
+browser = "/usr/bin/chromium"
+[defaults]
+fetch = "browser"
+[[source]]
+id = "js"
+url = "https://example.org/"
+[source.select]
+item = "li.event"
+title = "h3"
+link = "a"
+[source.browser]
+wait_for = "li.event"
+timeout = "10s"
+scroll = 2
+click = "button.more"
+"#;
+    let config = parse(good).expect("a valid config");
+    let octofeed::config::FetchMode::Browser(rules) = &config.sources[0].fetch else { panic!("a browser source") };
+    assert_eq!((rules.scroll, rules.clicks, rules.timeout), (2, 5, std::time::Duration::from_secs(10)));
+    assert_eq!(rules.click.as_deref(), Some("button.more"));
+
+    let bad = r#"[site]
+title = "x"
+browser_url = "ftp://browser.example.org/"
+[[source]]
+id = "a"
+url = "https://example.org/"
+fetch = "chrome"
+[source.select]
+item = "li"
+title = "a"
+link = "a"
+[[source]]
+id = "b"
+url = "https://example.org/b"
+[source.select]
+item = "li"
+title = "a"
+link = "a"
+[source.browser]
+wait_for = "li..x"
+scroll = 500
+[[source]]
+id = "c"
+url = "https://example.org/feed"
+kind = "feed"
+fetch = "browser"
+"#;
+    let errors = parse(bad).expect_err("an invalid config").join("\n");
+    for expected in [
+        "test.toml:3:",
+        "`site.browser_url` must be a ws://",
+        "test.toml:7:",
+        "`fetch` must be \"plain\" or \"browser\", found \"chrome\"",
+        "bad CSS selector `li..x` in `source \"b\".browser.wait_for`",
+        "scroll",
+        "has a `[source.browser]` table but not `fetch = \"browser\"`",
+        "is a feed: `fetch = \"browser\"` renders web pages only",
+    ] {
+        assert!(errors.contains(expected), "missing {expected:?} in:\n{errors}");
+    }
+}

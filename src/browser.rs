@@ -108,6 +108,21 @@ pub struct RenderRequest<'a> {
     pub user_agent: &'a str,
 }
 
+/// Fetches `request`'s page plainly, or, with `rendering`, renders it in a
+/// browser started for this one page (the commands that read one page).
+pub async fn fetch_one(
+    fetcher: &crate::fetch::Fetcher,
+    request: &crate::fetch::Request<'_>,
+    rendering: Option<(&Launch, &BrowserRules, Option<&str>)>,
+) -> Result<crate::fetch::Fetched, crate::fetch::FetchError> {
+    let Some((launch, rules, default_wait_for)) = rendering else {
+        return fetcher.fetch(request).await;
+    };
+    let pool = BrowserPool::new(launch.clone(), 1);
+    let how = RenderRequest { url: request.url, rules, default_wait_for, user_agent: fetcher.user_agent() };
+    fetcher.render(request, &pool, &how).await
+}
+
 /// The browser of a run: started on first use, shared by every source, at
 /// most `tabs` pages at once.
 pub struct BrowserPool {
@@ -298,9 +313,10 @@ async fn render_in(driver: &Driver, request: &RenderRequest<'_>) -> Result<Strin
         page.set_user_agent(request.user_agent).await.map_err(|error| failed("setting the user agent", error))?;
         refuse_heavy_resources(&page).await.map_err(|error| failed("blocking images and fonts", error))?;
         page.goto(url.as_str()).await.map_err(|error| failed("loading the page", error))?;
-        let wait_for = request.rules.wait_for.as_deref().or(request.default_wait_for);
-        if let Some(selector) = wait_for {
-            wait_until_matched(&page, url, selector, request.rules.timeout).await?;
+        match request.rules.wait_for.as_deref().or(request.default_wait_for) {
+            Some(selector) => wait_until_matched(&page, url, selector, request.rules.timeout).await?,
+            // Nothing to wait for (an article, a page being detected): give the scripts a moment.
+            None => tokio::time::sleep(SETTLE * 2).await,
         }
         for _ in 0..request.rules.scroll {
             evaluate(&page, "window.scrollTo(0, document.body.scrollHeight)").await.map_err(|e| failed("scrolling", e))?;

@@ -67,6 +67,9 @@ pub enum Command {
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
+        /// Render the page in the browser, as `fetch = "browser"` does, even if the source fetches plainly.
+        #[arg(long)]
+        browser: bool,
     },
     /// Validate the config (keys, selectors, URLs, ids) and exit.
     Check {
@@ -148,4 +151,7 @@ pub struct PageArgs {
     /// Fetch nothing but the page itself (advertised feeds are listed, not read).
     #[arg(long)]
     pub offline: bool,
+    /// Render the page in a headless browser first, for pages built by JavaScript.
+    #[arg(long)]
+    pub browser: bool,
 }

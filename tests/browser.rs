@@ -266,3 +266,84 @@ async fn no_chromium_outlives_a_run_a_sigterm_or_a_sigkill() {
         }
     }
 }
+
+/// Runs the binary with `args` off the async runtime (the mock server keeps serving).
+async fn octofeed(args: Vec<String>) -> std::process::Output {
+    tokio::task::spawn_blocking(move || Command::new(env!("CARGO_BIN_EXE_octofeed")).args(&args).output())
+        .await
+        .expect("joined")
+        .expect("octofeed runs")
+}
+
+#[tokio::test]
+async fn preview_and_detect_render_with_the_browser_when_asked() {
+    if !have_browser("preview_and_detect_render_with_the_browser_when_asked") {
+        return;
+    }
+    let server = harbour().await;
+    let dir = tempfile::tempdir().expect("a folder");
+    let config = dir.path().join("octofeed.toml");
+    let toml = format!(
+        "{}{}{}",
+        site_table("allow_private = true"),
+        source("rendered", &server, "/news", "fetch = \"browser\""),
+        source("plain", &server, "/news", ""),
+    );
+    std::fs::write(&config, toml).expect("a config");
+    let config = config.display().to_string();
+    let count = |output: &std::process::Output| {
+        assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+        let items: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+        items.as_array().expect("items").len()
+    };
+    let args = |list: &[&str]| list.iter().map(|arg| arg.to_string()).collect::<Vec<_>>();
+    assert_eq!(
+        count(&octofeed(args(&["preview", "-c", &config, "rendered", "--json"])).await),
+        9,
+        "the source's own fetch"
+    );
+    let plain = octofeed(args(&["preview", "-c", &config, "plain", "--json"])).await;
+    assert_eq!(plain.status.code(), Some(1), "a plain preview sees no item");
+    assert_eq!(count(&octofeed(args(&["preview", "-c", &config, "plain", "--json", "--browser"])).await), 9);
+
+    let page = format!("{}/news", server.uri());
+    let detected = octofeed(args(&["detect", "--browser", "--offline", "--json", "-c", &config, &page])).await;
+    assert_eq!(detected.status.code(), Some(0), "{}", String::from_utf8_lossy(&detected.stderr));
+    let found: serde_json::Value = serde_json::from_slice(&detected.stdout).expect("JSON");
+    assert_eq!(found["items"].as_array().expect("items").len(), 9, "{found}");
+    assert_eq!(found["source"]["select"]["item"], "#events > li.event", "{found}");
+}
+
+#[tokio::test]
+async fn a_remote_browser_named_by_browser_url_is_used_instead_of_starting_one() {
+    if !have_browser("a_remote_browser_named_by_browser_url_is_used_instead_of_starting_one") {
+        return;
+    }
+    let server = harbour().await;
+    let profile = tempfile::tempdir().expect("a profile folder");
+    // A browser service, as a deployment would run it: started here, outside octofeed.
+    let mut service = Command::new("chromium")
+        .args(["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"])
+        .args(["--disable-component-update", "--disable-sync", "--remote-debugging-port=0"])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg("about:blank")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("chromium starts");
+    let stderr = std::io::BufReader::new(service.stderr.take().expect("piped"));
+    let endpoint = std::io::BufRead::lines(stderr)
+        .map_while(Result::ok)
+        .find_map(|line| line.split_once("DevTools listening on ").map(|(_, ws)| ws.trim().to_string()))
+        .expect("the service's DevTools address");
+    let toml = format!(
+        "{}{}",
+        site_table(&format!("allow_private = true\nbrowser = \"/nonexistent/chromium\"\nbrowser_url = \"{endpoint}\"")),
+        source("rendered", &server, "/news", "fetch = \"browser\""),
+    );
+    let site = Site::new(&toml);
+    let run = site.run_at(common::fixed_now()).await;
+    let _ = service.kill();
+    let _ = service.wait();
+    assert_eq!(report(&run, "rendered").status, Status::Ok, "{:?}", report(&run, "rendered"));
+    assert_eq!(titles(&site, "rendered"), 9);
+}

@@ -10,7 +10,7 @@ use url::Url;
 
 use super::{FAILED, OK, USAGE, print_preview_table};
 use crate::cli::PageArgs;
-use crate::config::Config;
+use crate::config::{BrowserRules, Config};
 use crate::detect::{self, Detection, Found};
 use crate::fetch::{Fetched, Fetcher, Origin, Request};
 use crate::import::{append_to_config, config_names, slugify};
@@ -119,6 +119,8 @@ struct Context {
     offline: bool,
     config: Option<Config>,
     timezone: Tz,
+    /// With `--browser`: where the browser that renders the page comes from.
+    browser: Option<crate::browser::Launch>,
 }
 
 impl Context {
@@ -145,7 +147,9 @@ impl Context {
             }
         };
         let timezone = config.as_ref().and_then(|c| c.sources.first()).map_or(Tz::UTC, |s| s.timezone);
+        let launch = config.as_ref().map_or(crate::browser::Launch::Local(None), |c| c.site.browser.clone());
         Some(Context {
+            browser: args.browser.then_some(launch),
             fetcher,
             page_url: args.base.as_ref().unwrap_or(&url).to_string(),
             url,
@@ -166,7 +170,9 @@ impl Context {
             robots: true,
             origin: Origin::Config,
         };
-        match self.fetcher.fetch(&request).await {
+        let rules = BrowserRules::with_timeout(TIMEOUT);
+        let rendering = self.browser.as_ref().map(|launch| (launch, &rules, None));
+        match crate::browser::fetch_one(&self.fetcher, &request, rendering).await {
             Ok(Fetched::Page(page)) => Some((self.base.clone().unwrap_or_else(|| page.url.clone()), page.text())),
             Ok(Fetched::NotModified) => {
                 eprintln!("error: {}: the server answered 304 to a plain request", self.url);

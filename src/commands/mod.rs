@@ -9,7 +9,7 @@ use std::io::IsTerminal;
 use chrono::{DateTime, Utc};
 
 use crate::cli::{Cli, Command};
-use crate::config::{Config, SourceKind};
+use crate::config::{BrowserRules, Config, FetchMode, SourceKind};
 use crate::extract;
 use crate::fetch::{Fetched, Fetcher, Origin, Request};
 use crate::normalize::normalize;
@@ -33,8 +33,8 @@ pub async fn execute(cli: Cli) -> u8 {
             Some(config) => crate::serve::serve_command(config, &listen).await,
             None => USAGE,
         },
-        Command::Preview { config, id, json } => match load(&config) {
-            Some(config) => preview(&config, &id, json).await,
+        Command::Preview { config, id, json, browser } => match load(&config) {
+            Some(config) => preview(&config, &id, json, browser).await,
             None => USAGE,
         },
         Command::Check { config } => match load(&config) {
@@ -250,7 +250,7 @@ fn print_json(report: &RunReport) {
 }
 
 /// Fetches and extracts one source and prints what its selectors give.
-async fn preview(config: &Config, id: &str, json: bool) -> u8 {
+async fn preview(config: &Config, id: &str, json: bool, browser: bool) -> u8 {
     let Some(source) = config.source(id) else {
         eprintln!("error: unknown source \"{id}\" in {}", config.path.display());
         return USAGE;
@@ -274,7 +274,17 @@ async fn preview(config: &Config, id: &str, json: bool) -> u8 {
         robots: source.robots,
         origin: Origin::Config,
     };
-    let page = match fetcher.fetch(&request).await {
+    let rendering = match (&source.fetch, browser) {
+        (FetchMode::Browser(rules), _) => Some(rules.clone()),
+        (FetchMode::Plain, true) => Some(BrowserRules::with_timeout(source.timeout)),
+        (FetchMode::Plain, false) => None,
+    };
+    let item = match &rules.select {
+        crate::config::Selection::Rules(select) => Some(select.item.text.as_str()),
+        crate::config::Selection::Auto => None,
+    };
+    let rendering = rendering.as_ref().map(|how| (&config.site.browser, how, item));
+    let page = match crate::browser::fetch_one(&fetcher, &request, rendering).await {
         Ok(Fetched::Page(page)) => page,
         Ok(Fetched::NotModified) => {
             eprintln!("error: {id}: the server answered 304 to a plain request");

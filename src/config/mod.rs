@@ -111,6 +111,14 @@ pub enum FetchMode {
     Browser(BrowserRules),
 }
 
+impl BrowserRules {
+    /// What a page is rendered with when nothing is configured: wait for the
+    /// default selector (if any) up to `timeout`, no scrolls, no clicks.
+    pub fn with_timeout(timeout: Duration) -> BrowserRules {
+        BrowserRules { wait_for: None, timeout, scroll: 0, click: None, clicks: DEFAULT_CLICKS }
+    }
+}
+
 /// `[source.browser]`.
 #[derive(Debug, Clone)]
 pub struct BrowserRules {

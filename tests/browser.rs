@@ -156,10 +156,11 @@ async fn a_missing_browser_a_hung_page_and_a_page_that_never_matches_fail_alone_
     assert!(error.contains("no browser") && error.contains("apt-get install chromium"), "{error}");
     assert_eq!(report(&run, "static").status, Status::Ok);
 
-    // A page whose script never ends, a page that never shows `wait_for`, and a good page, at once.
+    // A page whose script never ends, a page that never shows `wait_for`, then a good page, one
+    // at a time: the hung browser is killed at the timeout and the next page gets a new one.
     let toml = format!(
         "{}{}{}{}",
-        site_table("allow_private = true"),
+        site_table("allow_private = true\nconcurrency = 1"),
         source("hangs", &server, "/hangs", "fetch = \"browser\"\n[source.browser]\ntimeout = \"3s\""),
         source(
             "never",
@@ -174,7 +175,7 @@ async fn a_missing_browser_a_hung_page_and_a_page_that_never_matches_fail_alone_
     let run = site.run_at(common::fixed_now()).await;
     assert!(started.elapsed() < Duration::from_secs(40), "bounded by the timeouts: {:?}", started.elapsed());
     let hung = failure(&run, "hangs");
-    assert!(hung.contains("li.event") || hung.contains("longer than"), "{hung}");
+    assert!(hung.contains("took longer than") && hung.contains("/hangs"), "{hung}");
     let never = failure(&run, "never");
     assert!(never.contains("`li.cancelled`"), "the selector is named: {never}");
     assert_eq!(report(&run, "fine").status, Status::Ok, "{:?}", report(&run, "fine"));
@@ -346,4 +347,45 @@ async fn a_remote_browser_named_by_browser_url_is_used_instead_of_starting_one()
     let _ = service.wait();
     assert_eq!(report(&run, "rendered").status, Status::Ok, "{:?}", report(&run, "rendered"));
     assert_eq!(titles(&site, "rendered"), 9);
+}
+
+#[tokio::test]
+async fn robots_txt_holds_and_article_pages_are_rendered_too() {
+    if !have_browser("robots_txt_holds_and_article_pages_are_rendered_too") {
+        return;
+    }
+    let server = harbour().await;
+    let robots = "User-agent: *\nDisallow: /news-more\n";
+    Mock::given(path("/robots.txt"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(robots))
+        .mount(&server)
+        .await;
+    // Every article page is a page built by script too (the listing page, standing in for one).
+    Mock::given(wiremock::matchers::path_regex("^/news/.+"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_raw(common::fixture_bytes("browser/listing.html"), "text/html"),
+        )
+        .mount(&server)
+        .await;
+    let with_robots =
+        |id: &str, route: &str, extra: &str| source(id, &server, route, extra).replace("robots = false\n", "");
+    let toml = format!(
+        "{}{}{}",
+        site_table("allow_private = true"),
+        with_robots("disallowed", "/news-more", "fetch = \"browser\""),
+        with_robots("articles", "/news", "fetch = \"browser\"\nmax_items = 2\nmax_items_per_page = 2")
+            + "[source.detail]\ncontent = \"#events\"\n",
+    );
+    let site = Site::new(&toml);
+    let run = site.run_at(common::fixed_now()).await;
+    let error = failure(&run, "disallowed");
+    assert!(error.contains("robots.txt"), "{error}");
+    assert_eq!(report(&run, "articles").status, Status::Ok, "{:?}", report(&run, "articles"));
+    let feed = site.json_feed("articles");
+    for item in feed["items"].as_array().expect("items") {
+        let content = item["content_html"].as_str().unwrap_or_default();
+        assert!(content.contains("Lighthouse tours resume"), "the article's scripted content: {item}");
+    }
+    let asked = server.received_requests().await.unwrap_or_default();
+    assert!(!asked.iter().any(|request| request.url.path() == "/news-more"), "a disallowed page is never opened");
 }

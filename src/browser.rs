@@ -144,7 +144,17 @@ impl BrowserPool {
         // `timeout` bounds the wait for `wait_for`; scrolls, clicks and reading the page come on top.
         let rules = request.rules;
         let timeout = rules.timeout + SETTLE * (rules.scroll + rules.clicks) + READ_RESERVE;
-        match tokio::time::timeout(timeout, render_in(&running.driver, request)).await {
+        let mut closed = running.closed.clone();
+        let rendering = async {
+            tokio::select! {
+                outcome = render_in(&running.driver, request) => outcome,
+                _ = closed.wait_for(|closed| *closed) => Err(BrowserError::Failed {
+                    url: request.url.clone(),
+                    reason: "the browser exited or closed its connection".into(),
+                }),
+            }
+        };
+        match tokio::time::timeout(timeout, rendering).await {
             Ok(Err(BrowserError::Failed { url, reason })) => {
                 // The connection or the browser broke: the next page starts a new one.
                 self.forget(&running).await;
@@ -183,6 +193,8 @@ impl BrowserPool {
 struct Running {
     driver: Driver,
     handler: tokio::task::JoinHandle<()>,
+    /// Becomes true when the DevTools connection ends: the browser crashed or went away.
+    closed: tokio::sync::watch::Receiver<bool>,
     /// Held only to be killed, with its whole group, when the last tab lets go.
     _process: Option<Process>,
 }
@@ -205,9 +217,20 @@ impl Running {
             url: url.clone(),
             reason: format!("connecting to {endpoint}: {error}"),
         })?;
-        let handler = tokio::spawn(async move { while events.next().await.is_some() {} });
+        let (close, closed) = tokio::sync::watch::channel(false);
+        let handler = tokio::spawn(async move {
+            // The stream ends, or fails at the WebSocket or socket level, when the browser goes away.
+            while let Some(event) = events.next().await {
+                match event {
+                    Err(chromiumoxide::error::CdpError::Ws(_) | chromiumoxide::error::CdpError::Io(_)) => break,
+                    Err(error) => tracing::debug!(%error, "browser event"),
+                    Ok(()) => {}
+                }
+            }
+            let _ = close.send(true);
+        });
         tracing::debug!(%endpoint, "browser ready");
-        Ok(Running { driver, handler, _process: process })
+        Ok(Running { driver, handler, closed, _process: process })
     }
 }
 

@@ -389,3 +389,68 @@ async fn robots_txt_holds_and_article_pages_are_rendered_too() {
     let asked = server.received_requests().await.unwrap_or_default();
     assert!(!asked.iter().any(|request| request.url.path() == "/news-more"), "a disallowed page is never opened");
 }
+
+#[tokio::test]
+async fn a_browser_that_crashes_fails_its_page_and_the_next_page_gets_a_new_one() {
+    if !have_browser("a_browser_that_crashes_fails_its_page_and_the_next_page_gets_a_new_one") {
+        return;
+    }
+    let server = harbour().await;
+    let dir = tempfile::tempdir().expect("a folder");
+    let toml = format!(
+        "{}{}{}",
+        site_table("allow_private = true\nconcurrency = 1"),
+        source("crashes", &server, "/hangs", "fetch = \"browser\"\n[source.browser]\ntimeout = \"15s\""),
+        source("after", &server, "/news", "fetch = \"browser\""),
+    );
+    let config = dir.path().join("octofeed.toml");
+    std::fs::write(&config, toml).expect("a config");
+    let tmp = dir.path().join("tmp");
+    std::fs::create_dir_all(&tmp).expect("a temp folder");
+    let marker = tmp.display().to_string();
+    let run = Command::new(env!("CARGO_BIN_EXE_octofeed"))
+        .args(["run", "--json", "-c", config.to_str().expect("utf-8")])
+        .env("TMPDIR", &tmp)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("octofeed starts");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut browser = Vec::new();
+    while browser.is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+        browser = pids_mentioning(&marker);
+    }
+    assert!(!browser.is_empty(), "the browser started");
+    std::thread::sleep(Duration::from_millis(800));
+    for pid in pids_mentioning(&marker) {
+        // SAFETY: kill(2) on the browser this test's octofeed started: the crash.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+    }
+    let output =
+        tokio::task::spawn_blocking(move || run.wait_with_output()).await.expect("joined").expect("octofeed ends");
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("the run's JSON");
+    let sources = report["sources"].as_array().expect("sources");
+    let status = |id: &str| sources.iter().find(|s| s["id"] == id).map(|s| (s["status"].clone(), s["error"].clone()));
+    let (crashed, error) = status("crashes").expect("the crashed source");
+    assert_eq!(crashed, "failed");
+    assert!(error.as_str().is_some_and(|e| e.contains("browser")), "{error}");
+    assert_eq!(status("after").expect("the next source").0, "ok", "{report}");
+    if let Err(left) = gone(&marker) {
+        panic!("Chromium processes outlived octofeed: {left:#?}");
+    }
+}
+
+/// Ids of the processes whose command line mentions `marker`.
+fn pids_mentioning(marker: &str) -> Vec<libc::pid_t> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|name| name.parse::<libc::pid_t>().ok()) else { continue };
+        if let Ok(cmdline) = std::fs::read(entry.path().join("cmdline"))
+            && String::from_utf8_lossy(&cmdline).contains(marker)
+        {
+            found.push(pid);
+        }
+    }
+    found
+}

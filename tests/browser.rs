@@ -96,13 +96,17 @@ async fn the_plain_fetch_finds_nothing_and_the_browser_publishes_every_item() {
     assert_eq!(titles(&site, "rendered"), 9);
     let feed = site.json_feed("rendered");
     assert!(feed["items"].as_array().expect("items").iter().all(|item| item["date_published"].is_string()));
-    let asked: Vec<String> = server
-        .received_requests()
-        .await
-        .unwrap_or_default()
-        .iter()
-        .map(|request| request.url.path().to_string())
-        .collect();
+    let requests = server.received_requests().await.unwrap_or_default();
+    // The browser's request for the page: only a browser sends Sec-Fetch-Mode.
+    let from_browser =
+        requests.iter().find(|request| request.url.path() == "/news" && request.headers.contains_key("sec-fetch-mode"));
+    let agent =
+        from_browser.and_then(|request| request.headers.get("user-agent")).and_then(|agent| agent.to_str().ok());
+    assert!(
+        agent.is_some_and(|agent| agent.starts_with("octofeed/")),
+        "the browser sends the run's user agent: {agent:?}"
+    );
+    let asked: Vec<String> = requests.iter().map(|request| request.url.path().to_string()).collect();
     assert!(asked.iter().any(|p| p == "/api/events.json"), "the page's script ran: {asked:?}");
     assert!(!asked.iter().any(|p| p == "/banner.jpg" || p == "/font.woff2"), "images and fonts are refused: {asked:?}");
 }

@@ -16,8 +16,9 @@ use crate::interstitial::{self, Interstitial};
 use crate::parse;
 use crate::text::{element_text, is_placeholder_src, sanitize_html};
 
-/// One item as found on the page, before normalization.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// One item as found on the page, before normalization. Its JSON form is the
+/// listing hash's input: stable across dependency upgrades, unlike `Debug`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct RawItem {
     pub title: Option<String>,
     /// Absolute link, when the `link` rule matched an element with a usable URL.

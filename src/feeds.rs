@@ -296,8 +296,8 @@ pub fn channel_fingerprint(config: &Config, channel: &Channel) -> String {
         site.websub_hub.as_ref().map_or(String::new(), |url| url.to_string()),
         channel.title.clone(),
         channel.max_items.to_string(),
-        format!("{:?}", channel.include),
-        format!("{:?}", channel.exclude),
+        channel.include.iter().map(|m| format!("{m}\n")).collect(),
+        channel.exclude.iter().map(|m| format!("{m}\n")).collect(),
     ];
     for id in &channel.sources {
         let source = config.source(id);

@@ -147,7 +147,7 @@ pub fn failure_message(source: &Source, error: &RefreshError) -> String {
 }
 
 async fn refresh_html(ctx: &RefreshContext<'_>, source: &Source, rules: &HtmlRules) -> Result<Refresh, RefreshError> {
-    let Some((first, fetch_state)) = fetch_if_changed(ctx, source, &format!("{rules:?}")).await? else {
+    let Some((first, fetch_state)) = fetch_if_changed(ctx, source, &rules.written()).await? else {
         return Ok(Refresh::Unchanged);
     };
     let (raw_items, mut warnings) = read_listing(ctx, source, rules, first).await?;
@@ -167,11 +167,8 @@ async fn refresh_feed(ctx: &RefreshContext<'_>, source: &Source) -> Result<Refre
     let (mut observed, mut warnings) = parse_off_thread(ctx, source, move || {
         let address = FeedAddress { feed_url: &feed_url, identity: &identity };
         let ingested = ingest(&page.bytes, address, &id, max_items)?;
-        let observed: Vec<Observed> = ingested
-            .items
-            .into_iter()
-            .map(|item| Observed { listing_hash: hex(&hash_parts(&[&format!("{item:?}")])), item })
-            .collect();
+        let observed: Vec<Observed> =
+            ingested.items.into_iter().map(|item| Observed { listing_hash: listing_hash(&item), item }).collect();
         Ok::<_, IngestError>((observed, ingested.warnings))
     })
     .await??;
@@ -269,6 +266,14 @@ async fn fetch(
     };
     let how = RenderRequest { url, rules, default_wait_for, user_agent: ctx.fetcher.user_agent() };
     ctx.fetcher.render(&request, ctx.browser, &how).await
+}
+
+/// The digest of an entry as its listing or feed gave it, from its JSON form
+/// (stable across dependency upgrades, unlike its `Debug` text): when it is
+/// unchanged, a stored article is reused.
+fn listing_hash(entry: &impl serde::Serialize) -> String {
+    let json = serde_json::to_string(entry).expect("an entry serializes");
+    hex(&hash_parts(&[&json]))
 }
 
 /// The body hash also covers the rules, so a config change re-extracts an unchanged page.
@@ -385,7 +390,7 @@ async fn observe(
     let mut index_of_guid: HashMap<String, usize> = HashMap::with_capacity(raw_items.len());
     let mut any_pending = false;
     for raw in raw_items {
-        let mut listing_hash = hex(&hash_parts(&[&format!("{raw:?}")]));
+        let mut listing_hash = listing_hash(&raw);
         let normalized = normalize(std::slice::from_ref(&raw), &source.id, home, source.timezone);
         warnings.extend(normalized.warnings);
         let Some(listed) = normalized.items.into_iter().next() else {

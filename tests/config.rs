@@ -257,3 +257,26 @@ fetch = "browser"
         assert!(errors.contains(expected), "missing {expected:?} in:\n{errors}");
     }
 }
+
+#[test]
+fn a_sources_rules_fingerprint_is_the_config_text_not_the_compiled_selectors() {
+    let rules_of = |text: &str| {
+        let config = parse(text).expect("a valid config");
+        match &config.sources[0].kind {
+            octofeed::config::SourceKind::Html(rules) => rules.written(),
+            octofeed::config::SourceKind::Feed => panic!("an html source"),
+        }
+    };
+    let one = "[site]\ntitle = \"x\"\n[[source]]\nid = \"a\"\nurl = \"https://example.org/\"\n\
+               [source.select]\nitem = \"li.news\"\ntitle = \"h3\"\nlink = \"a\"\ndate = { css = \"time\", attr = \"datetime\" }\n";
+    // The same rules, keys in another order, with comments and spacing.
+    let same = "[site]\ntitle = \"x\"\n[[source]]\nid = \"a\"\nurl = \"https://example.org/\"\n\
+                [source.select]\n# the list\nlink = \"a\"\ndate = {attr = \"datetime\", css = \"time\"}\n\
+                item    = \"li.news\"\ntitle = \"h3\"\n";
+    let other = one.replace("li.news", "li.news-item");
+    let written = rules_of(one);
+    assert_eq!(written, rules_of(same));
+    assert_ne!(written, rules_of(&other));
+    assert!(written.contains("item=li.news\n") && written.contains("date=time|datetime|||false\n"), "{written}");
+    assert!(!written.contains("Selector") && !written.contains('{'), "no compiled form: {written}");
+}

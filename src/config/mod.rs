@@ -150,6 +150,20 @@ pub struct HtmlRules {
     pub paginate: Option<Paginate>,
 }
 
+impl HtmlRules {
+    /// The rules as the config wrote them, as one text: a fingerprint input
+    /// that changes when the config does and not when a dependency does.
+    pub fn written(&self) -> String {
+        let select = match &self.select {
+            Selection::Rules(rules) => format!("item={}\n{}", rules.item.text, rules.fields.written()),
+            Selection::Auto => "auto\n".to_string(),
+        };
+        let detail = self.detail.as_ref().map(FieldRules::written).unwrap_or_default();
+        let paginate = self.paginate.as_ref().map(|p| format!("{}|{}", p.next.text, p.max_pages)).unwrap_or_default();
+        format!("[select]\n{select}[detail]\n{detail}[paginate]\n{paginate}\n")
+    }
+}
+
 /// One `[[channel]]`: an aggregated feed over several sources.
 #[derive(Debug, Clone)]
 pub struct Channel {
@@ -166,6 +180,16 @@ pub struct Channel {
 pub enum Matcher {
     Word(String),
     Regex(Regex),
+}
+
+impl std::fmt::Display for Matcher {
+    /// As the config writes it: the word, or `re:` and the pattern.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Matcher::Word(word) => f.write_str(word),
+            Matcher::Regex(regex) => write!(f, "re:{}", regex.as_str()),
+        }
+    }
 }
 
 impl Matcher {

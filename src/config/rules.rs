@@ -63,7 +63,39 @@ pub struct FieldRules {
     pub enclosure: Option<FieldRule>,
 }
 
+impl FieldRule {
+    /// The rule as the config wrote it, for fingerprints: `css|attr|regex|format|auto`.
+    fn written(&self) -> String {
+        let css = self.css.as_ref().map_or("", |css| css.text.as_str());
+        let regex = self.regex.as_ref().map_or("", Regex::as_str);
+        let (attr, format) = (self.attr.as_deref().unwrap_or(""), self.format.as_deref().unwrap_or(""));
+        format!("{css}|{attr}|{regex}|{format}|{}", self.auto)
+    }
+}
+
 impl FieldRules {
+    /// The rules as the config wrote them, one `name=rule` line per field set,
+    /// for fingerprints: the same text whatever version of the selector crate
+    /// compiled them.
+    pub fn written(&self) -> String {
+        let named = [
+            ("title", &self.title),
+            ("link", &self.link),
+            ("date", &self.date),
+            ("location", &self.location),
+            ("summary", &self.summary),
+            ("content", &self.content),
+            ("author", &self.author),
+            ("category", &self.category),
+            ("image", &self.image),
+            ("enclosure", &self.enclosure),
+        ];
+        named
+            .iter()
+            .filter_map(|(name, rule)| rule.as_ref().map(|rule| format!("{name}={}\n", rule.written())))
+            .collect()
+    }
+
     /// Every rule that is set.
     pub fn fields(&self) -> impl Iterator<Item = &FieldRule> {
         [

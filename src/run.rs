@@ -338,8 +338,8 @@ pub fn publish_changed(
         }
     }
     batch.flush(output, store)?;
-    let index = output.join("index.html");
-    let opml = output.join("feeds.opml");
+    let index = output.join(publish::INDEX_FILE);
+    let opml = output.join(publish::OPML_FILE);
     if batch.any || !index.exists() || !opml.exists() {
         batch.written += write_index_and_opml(config, store)?;
     }
@@ -360,7 +360,7 @@ fn publish_early(
     batch.add_sources(config, store, std::iter::once(source))?;
     batch.flush(&config.site.output_dir, store)?;
     let output = &config.site.output_dir;
-    if !output.join("index.html").exists() || !output.join("feeds.opml").exists() {
+    if !output.join(publish::INDEX_FILE).exists() || !output.join(publish::OPML_FILE).exists() {
         write_index_and_opml(config, store)?;
     }
     Ok(batch.changed)
@@ -480,7 +480,7 @@ impl Batch {
 }
 
 fn feed_files_exist(output: &Path, id: &str) -> bool {
-    publish::FEED_FILES.iter().all(|file| output.join(id).join(file).exists())
+    publish::FEED_FORMATS.iter().all(|format| output.join(id).join(format.file).exists())
 }
 
 /// How many newest items `index.html` shows per feed.
@@ -504,8 +504,8 @@ fn write_index_and_opml(config: &Config, store: &Store) -> Result<usize, RunErro
         docs.iter().map(|(doc, is_channel)| FeedListing { doc, is_channel: *is_channel }).collect();
     let mut written = 0;
     let index = publish::index::render(&config.site.title, &listings);
-    written += usize::from(publish::write_file_if_changed(&output.join("index.html"), index.as_bytes())?);
+    written += usize::from(publish::write_file_if_changed(&output.join(publish::INDEX_FILE), index.as_bytes())?);
     let opml = publish::opml::render(&config.site.title, &listings);
-    written += usize::from(publish::write_file_if_changed(&output.join("feeds.opml"), opml.as_bytes())?);
+    written += usize::from(publish::write_file_if_changed(&output.join(publish::OPML_FILE), opml.as_bytes())?);
     Ok(written)
 }

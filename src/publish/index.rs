@@ -8,7 +8,7 @@ use std::fmt::{self, Write};
 
 use crate::hygiene::is_web_url_text;
 
-use super::{ATOM_FILE, JSON_FILE, NEWSLETTER_FILE, RSS_FILE, escape_html, plain_summary, rfc3339, rfc3339_in};
+use super::{RSS_FILE, escape_html, plain_summary, rfc3339, rfc3339_in};
 use crate::model::{FeedDoc, FeedEntry};
 
 /// How many of each feed's newest items the page shows.
@@ -130,10 +130,8 @@ fn section(html: &mut String, feed: &FeedListing) -> fmt::Result {
 fn files(html: &mut String, doc: &FeedDoc) -> fmt::Result {
     let meta = &doc.meta;
     html.push_str("<p class=\"files\">");
-    for (label, file) in
-        [("RSS", RSS_FILE), ("Atom", ATOM_FILE), ("JSON Feed", JSON_FILE), ("newsletter RSS", NEWSLETTER_FILE)]
-    {
-        write!(html, "<a href=\"{}\">{label}</a> · ", escape_html(&relative(&meta.id, file)))?;
+    for format in &super::FEED_FORMATS {
+        write!(html, "<a href=\"{}\">{}</a> · ", escape_html(&relative(&meta.id, format.file)), format.label)?;
     }
     if is_web_url_text(&meta.home_page_url) {
         write!(html, "<a href=\"{}\">web page</a> · ", escape_html(&meta.home_page_url))?;

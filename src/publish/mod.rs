@@ -33,8 +33,47 @@ pub const ATOM_FILE: &str = "atom.xml";
 pub const JSON_FILE: &str = "feed.json";
 /// File name of a feed's newsletter feed (RSS 2.0, dated by when items were first seen).
 pub const NEWSLETTER_FILE: &str = "new.xml";
-/// Every file a feed's folder holds.
-pub const FEED_FILES: [&str; 4] = [RSS_FILE, ATOM_FILE, JSON_FILE, NEWSLETTER_FILE];
+/// The site's page of every feed, at the top of the output folder.
+pub const INDEX_FILE: &str = "index.html";
+/// The site's subscription list, at the top of the output folder.
+pub const OPML_FILE: &str = "feeds.opml";
+
+/// One file of a feed's folder: its name, the media type it is served with,
+/// what `index.html` calls it, and which rendering it holds. Publishing,
+/// serving, the index and WebSub all read [`FEED_FORMATS`].
+pub struct FeedFormat {
+    pub file: &'static str,
+    pub content_type: &'static str,
+    pub label: &'static str,
+    pub text: fn(&Rendered) -> &str,
+}
+
+/// Every file a feed's folder holds, in the order the index lists them.
+pub const FEED_FORMATS: [FeedFormat; 4] = [
+    FeedFormat { file: RSS_FILE, content_type: "application/rss+xml; charset=utf-8", label: "RSS", text: |r| &r.rss },
+    FeedFormat {
+        file: ATOM_FILE,
+        content_type: "application/atom+xml; charset=utf-8",
+        label: "Atom",
+        text: |r| &r.atom,
+    },
+    FeedFormat {
+        file: JSON_FILE,
+        content_type: "application/feed+json; charset=utf-8",
+        label: "JSON Feed",
+        text: |r| &r.json,
+    },
+    FeedFormat {
+        file: NEWSLETTER_FILE,
+        content_type: "application/rss+xml; charset=utf-8",
+        label: "newsletter RSS",
+        text: |r| &r.newsletter,
+    },
+];
+
+/// The site-wide files and their media types.
+pub const SITE_FILES: [(&str, &str); 2] =
+    [(INDEX_FILE, "text/html; charset=utf-8"), (OPML_FILE, "text/x-opml; charset=utf-8")];
 
 /// The name the generator elements of every format give.
 const GENERATOR: &str = "octofeed";
@@ -77,15 +116,9 @@ pub fn render_feed(doc: &FeedDoc, newsletter: &FeedDoc) -> Rendered {
 /// half-written file. Returns how many files were (re)written.
 pub fn write_feed(output_dir: &Path, id: &str, rendered: &Rendered) -> Result<usize, PublishError> {
     let folder = output_dir.join(id);
-    let files = [
-        (RSS_FILE, &rendered.rss),
-        (ATOM_FILE, &rendered.atom),
-        (JSON_FILE, &rendered.json),
-        (NEWSLETTER_FILE, &rendered.newsletter),
-    ];
     let mut written = 0;
-    for (name, text) in files {
-        if write_file_if_changed(&folder.join(name), text.as_bytes())? {
+    for format in &FEED_FORMATS {
+        if write_file_if_changed(&folder.join(format.file), (format.text)(rendered).as_bytes())? {
             written += 1;
         }
     }

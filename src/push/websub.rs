@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use url::Url;
 
-use crate::publish::FEED_FILES;
+use crate::publish::FEED_FORMATS;
 
 /// Attempts per feed URL, and the wait before the second (doubled after).
 const ATTEMPTS: u32 = 3;
@@ -29,7 +29,9 @@ pub struct HubReport {
 /// The public URLs of the files of feeds `ids`, under `base_url`.
 pub fn topics(base_url: &Url, ids: &[String]) -> Vec<String> {
     ids.iter()
-        .flat_map(|id| FEED_FILES.iter().filter_map(move |file| base_url.join(&format!("{id}/{file}")).ok()))
+        .flat_map(|id| {
+            FEED_FORMATS.iter().filter_map(move |format| base_url.join(&format!("{id}/{}", format.file)).ok())
+        })
         .map(String::from)
         .collect()
 }

@@ -34,6 +34,7 @@ pub fn router(state: ServeState) -> Router {
 /// How a published path is served: its file under the output folder, its
 /// content type, and its `Cache-Control` header (`max-age` = how often the
 /// feed is refreshed, as its RSS `<ttl>` says).
+#[derive(Clone)]
 pub(super) struct PublishedPath {
     file: String,
     content_type: &'static str,
@@ -47,29 +48,24 @@ pub(super) fn published_paths(config: &Config) -> HashMap<String, PublishedPath>
         let seconds = every.map_or(DEFAULT_MAX_AGE, |every| every.as_secs());
         HeaderValue::from_str(&format!("public, max-age={seconds}")).expect("digits are header-safe")
     };
-    let html = "text/html; charset=utf-8";
     let listing = cache_control(config.sources.iter().map(|source| source.interval).min());
     let path = |file: &str, content_type, cache_control: &HeaderValue| PublishedPath {
         file: file.to_owned(),
         content_type,
         cache_control: cache_control.clone(),
     };
-    let mut paths = HashMap::from([
-        ("/".to_owned(), path("index.html", html, &listing)),
-        ("/index.html".to_owned(), path("index.html", html, &listing)),
-        ("/feeds.opml".to_owned(), path("feeds.opml", "text/x-opml; charset=utf-8", &listing)),
-    ]);
+    let mut paths: HashMap<String, PublishedPath> =
+        publish::SITE_FILES.iter().map(|(file, kind)| (format!("/{file}"), path(file, kind, &listing))).collect();
+    // The site's root is its index page.
+    let index = paths[&format!("/{}", publish::INDEX_FILE)].clone();
+    paths.insert("/".to_owned(), index);
     let sources = config.sources.iter().map(|source| (&source.id, Some(source.interval)));
     let channels = config.channels.iter().map(|channel| (&channel.id, channel_refresh_every(config, channel)));
     for (id, every) in sources.chain(channels) {
         let cache = cache_control(every);
-        for (file, content_type) in [
-            (publish::RSS_FILE, "application/rss+xml; charset=utf-8"),
-            (publish::ATOM_FILE, "application/atom+xml; charset=utf-8"),
-            (publish::JSON_FILE, "application/feed+json; charset=utf-8"),
-            (publish::NEWSLETTER_FILE, "application/rss+xml; charset=utf-8"),
-        ] {
-            paths.insert(format!("/{id}/{file}"), path(&format!("{id}/{file}"), content_type, &cache));
+        for format in &publish::FEED_FORMATS {
+            let file = format!("{id}/{}", format.file);
+            paths.insert(format!("/{file}"), path(&file, format.content_type, &cache));
         }
     }
     paths

@@ -108,7 +108,8 @@ pub fn slugify(title: &str) -> String {
 }
 
 /// `base`, or `base-2`, `base-3`… whichever is free; marks it taken.
-fn unique_id(base: &str, taken: &mut HashSet<String>) -> String {
+/// `base`, or `base-2`, `base-3`… whichever is not taken yet; it is taken from then on.
+pub fn unique_id(base: &str, taken: &mut HashSet<String>) -> String {
     let id = (1..)
         .map(|n| if n == 1 { base.to_string() } else { format!("{base}-{n}") })
         .find(|candidate| !taken.contains(candidate))
@@ -117,18 +118,22 @@ fn unique_id(base: &str, taken: &mut HashSet<String>) -> String {
     id
 }
 
+/// `text` as a TOML string, quoted and escaped, for the sources written into configs.
+pub fn toml_string(text: &str) -> String {
+    toml::Value::String(text.to_string()).to_string()
+}
+
 /// The subscriptions as `[[source]]` tables.
 pub fn to_toml(subscriptions: &[Subscription]) -> String {
-    let quoted = |text: &str| toml::Value::String(text.to_string()).to_string();
     let mut out = String::new();
     for subscription in subscriptions {
         if !subscription.folder.is_empty() {
             out.push_str(&format!("# folder: {}\n", subscription.folder.replace('\n', " ")));
         }
         out.push_str("[[source]]\n");
-        out.push_str(&format!("id = {}\n", quoted(&subscription.id)));
-        out.push_str(&format!("title = {}\n", quoted(&subscription.title)));
-        out.push_str(&format!("url = {}\n", quoted(subscription.url.as_str())));
+        out.push_str(&format!("id = {}\n", toml_string(&subscription.id)));
+        out.push_str(&format!("title = {}\n", toml_string(&subscription.title)));
+        out.push_str(&format!("url = {}\n", toml_string(subscription.url.as_str())));
         out.push_str("kind = \"feed\"\n\n");
     }
     out

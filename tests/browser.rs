@@ -186,14 +186,15 @@ async fn a_missing_browser_a_hung_page_and_a_page_that_never_matches_fail_alone_
     assert_eq!(titles(&site, "fine"), 9);
 }
 
-/// Processes whose command line mentions `marker`.
-fn processes_mentioning(marker: &str) -> Vec<String> {
+/// The id and command line of every process whose command line mentions `marker`.
+fn processes_mentioning(marker: &str) -> Vec<(libc::pid_t, String)> {
     let mut found = Vec::new();
     for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|name| name.parse::<libc::pid_t>().ok()) else { continue };
         if let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) {
             let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-            if cmdline.contains(marker) && !cmdline.is_empty() {
-                found.push(cmdline);
+            if cmdline.contains(marker) {
+                found.push((pid, cmdline));
             }
         }
     }
@@ -201,7 +202,7 @@ fn processes_mentioning(marker: &str) -> Vec<String> {
 }
 
 /// Waits up to 5 s for every process mentioning `marker` to be gone.
-fn gone(marker: &str) -> Result<(), Vec<String>> {
+fn gone(marker: &str) -> Result<(), Vec<(libc::pid_t, String)>> {
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
         let left = processes_mentioning(marker);
@@ -423,11 +424,11 @@ async fn a_browser_that_crashes_fails_its_page_and_the_next_page_gets_a_new_one(
     let mut browser = Vec::new();
     while browser.is_empty() && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(100));
-        browser = pids_mentioning(&marker);
+        browser = processes_mentioning(&marker);
     }
     assert!(!browser.is_empty(), "the browser started");
     std::thread::sleep(Duration::from_millis(800));
-    for pid in pids_mentioning(&marker) {
+    for (pid, _) in processes_mentioning(&marker) {
         // SAFETY: kill(2) on the browser this test's octofeed started: the crash.
         unsafe { libc::kill(pid, libc::SIGKILL) };
     }
@@ -443,18 +444,4 @@ async fn a_browser_that_crashes_fails_its_page_and_the_next_page_gets_a_new_one(
     if let Err(left) = gone(&marker) {
         panic!("Chromium processes outlived octofeed: {left:#?}");
     }
-}
-
-/// Ids of the processes whose command line mentions `marker`.
-fn pids_mentioning(marker: &str) -> Vec<libc::pid_t> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|name| name.parse::<libc::pid_t>().ok()) else { continue };
-        if let Ok(cmdline) = std::fs::read(entry.path().join("cmdline"))
-            && String::from_utf8_lossy(&cmdline).contains(marker)
-        {
-            found.push(pid);
-        }
-    }
-    found
 }

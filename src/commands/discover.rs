@@ -13,7 +13,7 @@ use crate::cli::PageArgs;
 use crate::config::{BrowserRules, Config};
 use crate::detect::{self, Detection, Found};
 use crate::fetch::{Fetched, Fetcher, Origin, Request};
-use crate::import::{append_to_config, config_names, slugify};
+use crate::import::{append_to_config, config_names, slugify, toml_string, unique_id};
 use crate::normalize::normalize;
 use crate::run::fetch_settings;
 
@@ -190,9 +190,9 @@ impl Context {
     async fn propose(&self, id: Option<&str>) -> Result<(Proposal, Detection), u8> {
         let (page_url, html) = self.fetch_page().await.ok_or(FAILED)?;
         let detection = detect::detect(&html, &page_url, MAX_ITEMS);
-        let (taken, _) = config_names(&self.config_path()).unwrap_or_default();
+        let (mut taken, _) = config_names(&self.config_path()).unwrap_or_default();
         let title = detection.title.clone().unwrap_or_else(|| page_url.host_str().unwrap_or("page").to_string());
-        let id = id.map(str::to_string).unwrap_or_else(|| unique_id(&slugify(&title), &taken));
+        let id = id.map(str::to_string).unwrap_or_else(|| unique_id(&slugify(&title), &mut taken));
         let header = Header { id: &id, title: &title, url: &self.url, page_url: self.base.as_ref() };
         if !self.offline
             && let Some((feed, items)) = self.first_readable_feed(&detection, &id).await
@@ -281,24 +281,19 @@ struct Header<'a> {
 impl Header<'_> {
     /// `[[source]]` with id, title and url (or the `overrides`), then `rest`.
     fn toml(&self, overrides: &[(&str, &str)], rest: &str) -> String {
-        let quoted = |text: &str| toml::Value::String(text.to_string()).to_string();
         let url = overrides.iter().find(|(key, _)| *key == "url").map_or(self.url.as_str(), |(_, url)| url);
-        let mut out =
-            format!("[[source]]\nid = {}\ntitle = {}\nurl = {}\n", quoted(self.id), quoted(self.title), quoted(url));
+        let mut out = format!(
+            "[[source]]\nid = {}\ntitle = {}\nurl = {}\n",
+            toml_string(self.id),
+            toml_string(self.title),
+            toml_string(url)
+        );
         if let Some(page_url) = self.page_url.filter(|_| overrides.is_empty()) {
-            out.push_str(&format!("page_url = {}\n", quoted(page_url.as_str())));
+            out.push_str(&format!("page_url = {}\n", toml_string(page_url.as_str())));
         }
         out.push_str(rest);
         out
     }
-}
-
-/// An id not yet taken: `id`, else `id-2`, `id-3`…
-fn unique_id(id: &str, taken: &std::collections::HashSet<String>) -> String {
-    std::iter::once(id.to_string())
-        .chain((2..).map(|n| format!("{id}-{n}")))
-        .find(|candidate| !taken.contains(candidate))
-        .unwrap_or_else(|| id.to_string())
 }
 
 /// A URL as given, or a path to a saved page as a `file:` URL.

@@ -17,6 +17,7 @@ use url::Url;
 
 use crate::config::{Css, FieldRule, FieldRules, SelectRules};
 use crate::extract::{self, RawItem};
+use crate::import::toml_string;
 use crate::interstitial::Interstitial;
 
 pub use advertised::AdvertisedFeed;
@@ -75,11 +76,13 @@ impl ProposedField {
     /// The TOML value: a plain selector string, or an inline table.
     fn toml(&self) -> String {
         if let (Some(css), None, None) = (&self.css, &self.attr, &self.format) {
-            return quoted(css);
+            return toml_string(css);
         }
         let keys = [("css", &self.css), ("attr", &self.attr), ("format", &self.format)];
-        let pairs: Vec<String> =
-            keys.iter().filter_map(|(key, value)| value.as_ref().map(|v| format!("{key} = {}", quoted(v)))).collect();
+        let pairs: Vec<String> = keys
+            .iter()
+            .filter_map(|(key, value)| value.as_ref().map(|v| format!("{key} = {}", toml_string(v))))
+            .collect();
         if pairs.is_empty() { "{}".to_string() } else { format!("{{ {} }}", pairs.join(", ")) }
     }
 
@@ -134,7 +137,7 @@ impl ProposedRules {
 
     /// The `[source.select]` table as TOML lines.
     pub fn toml(&self) -> String {
-        let mut out = format!("[source.select]\nitem = {}\n", quoted(&self.item));
+        let mut out = format!("[source.select]\nitem = {}\n", toml_string(&self.item));
         let fields = [
             ("title", Some(&self.title)),
             ("link", Some(&self.link)),
@@ -150,11 +153,6 @@ impl ProposedRules {
         }
         out
     }
-}
-
-/// A TOML basic string.
-fn quoted(text: &str) -> String {
-    toml::Value::String(text.to_string()).to_string()
 }
 
 /// What was found on the page besides its advertised feeds.

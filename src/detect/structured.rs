@@ -179,7 +179,7 @@ pub fn microdata(document: &Html) -> Option<ProposedRules> {
     let title = ["[itemprop=headline]", "[itemprop=name]"].into_iter().find(|css| has(css))?;
     let link = if has("a[itemprop=url]") { "a[itemprop=url]" } else { "a[href]" };
     let mut rules = ProposedRules::new(
-        &format!("[itemtype={}]", super::quoted(itemtype)),
+        &format!("[itemtype={}]", crate::import::toml_string(itemtype)),
         ProposedField::css(title),
         ProposedField::css(link),
     );

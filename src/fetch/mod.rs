@@ -185,20 +185,9 @@ impl Fetcher {
     /// Fetches one URL. HTTP(S) goes through the address rule, the limits,
     /// robots.txt and retries; `file:` (from the config only) just reads the file.
     pub async fn fetch(&self, req: &Request<'_>) -> Result<Fetched, FetchError> {
-        match (req.url.scheme(), req.origin) {
-            ("http" | "https", origin) => {
-                if origin == Origin::Config {
-                    self.inner.addresses.trust(req.url);
-                }
-                self.inner
-                    .addresses
-                    .check_url(req.url)
-                    .map_err(|refused| FetchError::from_private(req.url, refused))?;
-                self.inner.fetch_http(req).await
-            }
-            ("file", Origin::Config) => read_file(req.url, self.inner.settings.max_body).await,
-            ("file", Origin::Page) => Err(FetchError::LocalFileRefused { url: req.url.clone() }),
-            _ => Err(FetchError::UnsupportedScheme { url: req.url.clone() }),
+        match self.admit(req)? {
+            Admitted::Web => self.inner.fetch_http(req).await,
+            Admitted::LocalFile => read_file(req.url, self.inner.settings.max_body).await,
         }
     }
 
@@ -217,6 +206,27 @@ impl Fetcher {
         browser: &crate::browser::BrowserPool,
         how: &crate::browser::RenderRequest<'_>,
     ) -> Result<Fetched, FetchError> {
+        let html = match self.admit(req)? {
+            Admitted::Web => {
+                let host = self.inner.hosts.get(req.url);
+                let _host_slot = host.acquire().await;
+                let _global_slot = self.inner.global.acquire().await.expect("the global semaphore is never closed");
+                let deadline = Deadline::after(req.timeout);
+                if req.robots && !self.inner.robots_allow(req.url, &host, &deadline).await {
+                    return Err(FetchError::RobotsDisallowed { url: req.url.clone() });
+                }
+                host.wait_turn().await;
+                browser.render(how).await?
+            }
+            Admitted::LocalFile => browser.render(how).await?,
+        };
+        Ok(Fetched::Page(rendered(req.url, html)))
+    }
+
+    /// Where `req` may go, by its scheme and who named it: the web, once the
+    /// address rule allows its host (a host the config names is trusted), or a
+    /// local file the config named; anything else is refused.
+    fn admit(&self, req: &Request<'_>) -> Result<Admitted, FetchError> {
         match (req.url.scheme(), req.origin) {
             ("http" | "https", origin) => {
                 if origin == Origin::Config {
@@ -226,21 +236,19 @@ impl Fetcher {
                     .addresses
                     .check_url(req.url)
                     .map_err(|refused| FetchError::from_private(req.url, refused))?;
-                let host = self.inner.hosts.get(req.url);
-                let _host_slot = host.acquire().await;
-                let _global_slot = self.inner.global.acquire().await.expect("the global semaphore is never closed");
-                let deadline = Deadline::after(req.timeout);
-                if req.robots && !self.inner.robots_allow(req.url, &host, &deadline).await {
-                    return Err(FetchError::RobotsDisallowed { url: req.url.clone() });
-                }
-                host.wait_turn().await;
-                Ok(Fetched::Page(rendered(req.url, browser.render(how).await?)))
+                Ok(Admitted::Web)
             }
-            ("file", Origin::Config) => Ok(Fetched::Page(rendered(req.url, browser.render(how).await?))),
+            ("file", Origin::Config) => Ok(Admitted::LocalFile),
             ("file", Origin::Page) => Err(FetchError::LocalFileRefused { url: req.url.clone() }),
             _ => Err(FetchError::UnsupportedScheme { url: req.url.clone() }),
         }
     }
+}
+
+/// What [`Fetcher::admit`] lets a request reach.
+enum Admitted {
+    Web,
+    LocalFile,
 }
 
 /// A rendered page as a fetched one: the browser's serialization of the DOM, UTF-8.

@@ -68,7 +68,7 @@ fn write_world(dir: &Path, sources: usize) -> PathBuf {
 }
 
 /// Older items, off the page: what history adds to the store.
-fn history(store: &mut Store, source: usize, count: usize) {
+fn history(store: &mut dyn Store, source: usize, count: usize) {
     let observed: Vec<Observed> = (0..count)
         .map(|k| {
             let link = format!("https://example.org/s{source}/old-{k}");
@@ -90,9 +90,11 @@ fn build(runtime: &tokio::runtime::Runtime, sources: usize, items: usize) -> Wor
     let dir = tempfile::tempdir().expect("a temp dir");
     let config = Config::load(&write_world(dir.path(), sources)).expect("a valid config");
     {
-        let mut store = Store::open(&config.site.store, Duration::from_secs(5)).expect("a store");
+        let mut store =
+            octofeed::store::open(&config.site.store, Duration::from_secs(5), octofeed::store::Unusable::Refuse)
+                .expect("a store");
         for source in 0..sources {
-            history(&mut store, source, items / sources - ON_PAGE);
+            history(&mut *store, source, items / sources - ON_PAGE);
         }
     }
     let report = runtime.block_on(run(&config, &options(day(0)), |_| {})).expect("a first run");
@@ -119,7 +121,9 @@ fn median(runs: usize, mut work: impl FnMut()) -> Duration {
 
 /// (a) one source refreshed with its 30 items unchanged, its feed rendered and compared.
 fn unchanged_source(world: &World) -> Duration {
-    let mut store = Store::open(&world.config.site.store, Duration::from_secs(5)).expect("the store");
+    let mut store =
+        octofeed::store::open(&world.config.site.store, Duration::from_secs(5), octofeed::store::Unusable::Refuse)
+            .expect("the store");
     let source = &world.config.sources[world.sources / 2];
     let fetch = store.fetch_state(&source.id).expect("a fetch state");
     let observed: Vec<Observed> = store
@@ -147,14 +151,14 @@ fn unchanged_source(world: &World) -> Duration {
 
 /// (b) `Store::items(source, 100)`.
 fn newest_items(world: &World) -> Duration {
-    let store = Store::open_read_only(&world.config.site.store).expect("the store");
+    let store = octofeed::store::open_read_only(&world.config.site.store).expect("the store");
     let id = &world.config.sources[world.sources / 2].id;
     median(500, || assert_eq!(store.items(id, Some(100)).expect("items").len(), 100))
 }
 
 /// (d) what publishing a channel over every source loads: all their items.
 fn channel_items(world: &World) -> Duration {
-    let store = Store::open_read_only(&world.config.site.store).expect("the store");
+    let store = octofeed::store::open_read_only(&world.config.site.store).expect("the store");
     let ids: Vec<&str> = world.config.sources.iter().map(|source| source.id.as_str()).collect();
     median(5, || assert!(store.items_of_sources(&ids, None).expect("items").len() >= ids.len() * ON_PAGE))
 }

@@ -128,13 +128,24 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Copy a SQLite store into an empty PostgreSQL database: every source,
+    /// item (with its guid, dates and id), health record, publication record and
+    /// webhook delivery, committed only when every table's count matches.
+    Migrate {
+        /// The SQLite store file (`[site] store` of the config that wrote it).
+        #[arg(long, value_name = "FILE")]
+        from: PathBuf,
+        /// The PostgreSQL database, as a postgres:// URL.
+        #[arg(long, value_name = "URL")]
+        to: String,
+    },
 }
 
 impl Command {
     /// Whether the command only prints (tables, JSON, TOML) and may be piped
-    /// into `head`: not `run` or `serve`, which write feeds and must finish.
+    /// into `head`: not `run`, `serve` or `migrate`, which write and must finish.
     pub fn prints_for_a_pipe(&self) -> bool {
-        !matches!(self, Command::Run { .. } | Command::Serve { .. })
+        !matches!(self, Command::Run { .. } | Command::Serve { .. } | Command::Migrate { .. })
     }
 }
 

@@ -6,7 +6,6 @@
 //! feeds to rewrite once the store says what changed.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
 use futures::FutureExt;
@@ -56,7 +55,7 @@ pub enum RefreshError {
 /// What one refresh needs from its run.
 pub struct RefreshContext<'a> {
     pub fetcher: &'a Fetcher,
-    pub store: &'a Mutex<Store>,
+    pub store: &'a crate::store::Shared,
     pub now: DateTime<Utc>,
     /// Pages parsed at once: parsing runs on blocking threads, one per core, so
     /// sources refreshed together use every core while only that many parsed
@@ -70,14 +69,14 @@ impl RefreshContext<'_> {
     /// Runs `work` on the store. SQLite calls block, so on a multi-threaded
     /// runtime this worker's other tasks move elsewhere meanwhile: one source's
     /// big transaction never stalls the fetches of the others.
-    fn with_store<T>(&self, work: impl FnOnce(&mut Store) -> T) -> T {
+    fn with_store<T>(&self, work: impl FnOnce(&mut dyn Store) -> T) -> T {
         with_store(self.store, work)
     }
 }
 
 /// Runs `work` on a shared store from async code, as [`blocking`] work.
-pub fn with_store<T>(store: &Mutex<Store>, work: impl FnOnce(&mut Store) -> T) -> T {
-    blocking(|| work(&mut crate::store::lock(store)))
+pub fn with_store<T>(store: &crate::store::Shared, work: impl FnOnce(&mut dyn Store) -> T) -> T {
+    blocking(|| work(&mut **crate::store::lock(store)))
 }
 
 /// Runs blocking `work` (SQLite, publishing) in place, telling a multi-threaded

@@ -113,7 +113,10 @@ pub fn fetch_settings(config: &Config) -> FetchSettings {
 
 /// The store and the fetcher of a run, kept together so `serve` can run many times over one of each.
 pub struct Runner {
-    store: Mutex<Store>,
+    store: crate::store::Shared,
+    /// A second, read-only connection for `/healthz` and `/metrics`, so they
+    /// never wait behind a refresh or a publish holding `store`.
+    health_reader: crate::store::Shared,
     fetcher: Fetcher,
     /// WebSub pings and webhook deliveries.
     push: reqwest::Client,
@@ -136,9 +139,11 @@ impl Runner {
 
     /// [`Runner::open`], saying what to do with an unusable store file (`run --init`).
     pub fn open_with(config: &Config, unusable: Unusable) -> Result<Runner, RunError> {
-        let store = Store::open_with(&config.site.store, config.site.lock_timeout, unusable)?;
+        let store = crate::store::open(&config.site.store, config.site.lock_timeout, unusable)?;
+        let health_reader = crate::store::open_read_only(&config.site.store)?;
         Ok(Runner {
             store: Mutex::new(store),
+            health_reader: Mutex::new(health_reader),
             fetcher: Fetcher::new(fetch_settings(config))?,
             push: crate::push::client(&config.site.user_agent).map_err(RunError::PushClient)?,
             parse_slots: Semaphore::new(std::thread::available_parallelism().map_or(1, usize::from)),
@@ -159,8 +164,13 @@ impl Runner {
     }
 
     /// The store, locked for a short, synchronous use.
-    pub fn store(&self) -> std::sync::MutexGuard<'_, Store> {
+    pub fn store(&self) -> std::sync::MutexGuard<'_, Box<dyn Store>> {
         crate::store::lock(&self.store)
+    }
+
+    /// A source's stored health, read on a connection of its own.
+    pub fn health(&self, source_id: &str) -> Result<Health, StoreError> {
+        crate::store::lock(&self.health_reader).health(source_id)
     }
 
     /// Refreshes the chosen sources, then publishes. `on_source` is called as each source ends.
@@ -204,7 +214,7 @@ impl Runner {
             let health = blocking(|| self.store().health(&source.id))?;
             let report = source_report(source, outcome, health);
             if self.long_lived && report.status != Status::Failed {
-                match blocking(|| publish_early(config, &mut self.store(), source, options.now)) {
+                match blocking(|| publish_early(config, &mut **self.store(), source, options.now)) {
                     Ok(changed) => changed_feeds.extend(changed),
                     Err(error) => {
                         publish_error.get_or_insert(error.to_string());
@@ -220,7 +230,7 @@ impl Runner {
         reports.sort_by_key(|report| order.get(report.id.as_str()).copied());
         let failed: HashSet<&str> =
             reports.iter().filter(|report| report.status == Status::Failed).map(|report| report.id.as_str()).collect();
-        let files_written = match blocking(|| publish_changed(config, &mut self.store(), &failed, options.now)) {
+        let files_written = match blocking(|| publish_changed(config, &mut **self.store(), &failed, options.now)) {
             Ok(published) => {
                 changed_feeds.extend(published.feeds);
                 published.files
@@ -251,7 +261,7 @@ impl Runner {
         if config.webhooks.is_empty() {
             return None;
         }
-        let queued = blocking(|| webhook::queue_new_items(config, &mut self.store(), now));
+        let queued = blocking(|| webhook::queue_new_items(config, &mut **self.store(), now));
         let delivered = match queued {
             Ok(_) => webhook::deliver(&self.push, config, &self.store, now).await,
             Err(error) => Err(error),
@@ -318,7 +328,7 @@ pub struct Published {
 /// feeds that have no items yet (see [`Publication::new`]).
 pub fn publish_changed(
     config: &Config,
-    store: &mut Store,
+    store: &mut dyn Store,
     failed: &HashSet<&str>,
     now: DateTime<Utc>,
 ) -> Result<Published, RunError> {
@@ -352,7 +362,7 @@ pub fn publish_changed(
 /// ids of the feeds it rewrote.
 fn publish_early(
     config: &Config,
-    store: &mut Store,
+    store: &mut dyn Store,
     source: &Source,
     now: DateTime<Utc>,
 ) -> Result<Vec<String>, RunError> {
@@ -367,7 +377,7 @@ fn publish_early(
 }
 
 fn needs_publish(
-    store: &Store,
+    store: &dyn Store,
     output: &Path,
     id: &str,
     fingerprint: &str,
@@ -430,7 +440,7 @@ impl Batch {
     fn add_sources<'c>(
         &mut self,
         config: &Config,
-        store: &mut Store,
+        store: &mut dyn Store,
         sources: impl Iterator<Item = &'c Source>,
     ) -> Result<(), RunError> {
         let output = &config.site.output_dir;
@@ -447,13 +457,13 @@ impl Batch {
         Ok(())
     }
 
-    fn add(&mut self, output: &Path, store: &mut Store, publication: Publication) -> Result<(), RunError> {
+    fn add(&mut self, output: &Path, store: &mut dyn Store, publication: Publication) -> Result<(), RunError> {
         self.pending.push(publication);
         if self.pending.len() >= WRITERS { self.flush(output, store) } else { Ok(()) }
     }
 
     /// Writes every pending feed in parallel, then records them as published.
-    fn flush(&mut self, output: &Path, store: &mut Store) -> Result<(), RunError> {
+    fn flush(&mut self, output: &Path, store: &mut dyn Store) -> Result<(), RunError> {
         let results: Vec<Result<usize, PublishError>> = std::thread::scope(|scope| {
             let threads: Vec<_> = self
                 .pending
@@ -486,7 +496,7 @@ fn feed_files_exist(output: &Path, id: &str) -> bool {
 /// How many newest items `index.html` shows per feed.
 const INDEX_ITEMS: usize = 10;
 
-fn write_index_and_opml(config: &Config, store: &Store) -> Result<usize, RunError> {
+fn write_index_and_opml(config: &Config, store: &dyn Store) -> Result<usize, RunError> {
     let output = &config.site.output_dir;
     let mut docs: Vec<(FeedDoc, bool)> = Vec::new();
     for source in &config.sources {

@@ -6,6 +6,7 @@ mod store_kit;
 use std::time::Duration;
 
 use octofeed::store::Store;
+use octofeed::store::sqlite::SqliteStore;
 use store_kit::*;
 
 #[test]
@@ -17,7 +18,7 @@ fn a_second_run_waits_then_gives_up_with_a_clear_message() {
     let db = dir.path().join("data/octofeed.db");
 
     // This test process is "the first run": it holds the store while the binary starts.
-    let first = Store::open(&db, Duration::from_secs(1)).expect("the store");
+    let first = SqliteStore::open(&db, Duration::from_secs(1)).expect("the store");
     let output = octofeed(&config, clock(1, 8), &["run"]);
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -39,7 +40,7 @@ fn a_reader_does_not_block_a_run_and_sees_only_committed_items() {
     let config =
         write_config(dir.path(), "lock_timeout = \"1s\"", &[octopus_source("octopus", "file:octopus.html", "")]);
     run_json(&config, clock(1, 8));
-    let reader = Store::open_read_only(&dir.path().join("data/octofeed.db")).expect("a reader");
+    let reader = SqliteStore::open_read_only(&dir.path().join("data/octofeed.db")).expect("a reader");
     let before = reader.items("octopus", None).expect("items").len();
     serve_page(dir.path(), "octopus.html", DECEMBER);
     let (code, _) = run_json(&config, clock(2, 8));

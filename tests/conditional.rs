@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use octofeed::config::Config;
 use octofeed::run::{RunOptions, RunReport, Status, run};
 use octofeed::store::Store;
+use octofeed::store::sqlite::SqliteStore;
 use store_kit::*;
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -51,7 +52,8 @@ async fn validators_are_stored_and_a_304_rewrites_nothing() {
     let (server, dir, config) = served_site().await;
     let first = run_at(&config, clock(1, 8)).await;
     assert_eq!((first.sources[0].status, first.sources[0].items_new), (Status::Ok, 18));
-    let state = Store::open_read_only(&dir.path().join("data/octofeed.db")).expect("store").fetch_state("octopus");
+    let state =
+        SqliteStore::open_read_only(&dir.path().join("data/octofeed.db")).expect("store").fetch_state("octopus");
     let state = state.expect("a fetch state");
     assert_eq!((state.etag.as_deref(), state.last_modified.as_deref()), (Some(ETAG), Some(LAST_MODIFIED)));
     let published = files_under(&dir.path().join("public"));

@@ -66,7 +66,7 @@ fn a_good_config_becomes_typed_values_with_defaults_applied() {
     assert_eq!(saved.max_items, 5);
     assert_eq!(saved.title, "saved", "title defaults to the id");
     assert!(matches!(config.source("feed-in").unwrap().kind, SourceKind::Feed));
-    assert_eq!(config.site.store, Path::new("/etc/octofeed/data/octofeed.db"));
+    assert_eq!(config.site.store.file(), Some(Path::new("/etc/octofeed/data/octofeed.db")));
     assert_eq!(config.site.output_dir, Path::new("/etc/octofeed/public"));
     assert_eq!(config.site.base_url.as_ref().unwrap().as_str(), "https://feeds.example.org/news/");
     let channel = &config.channels[0];
@@ -279,4 +279,29 @@ fn a_sources_rules_fingerprint_is_the_config_text_not_the_compiled_selectors() {
     assert_ne!(written, rules_of(&other));
     assert!(written.contains("item=li.news\n") && written.contains("date=time|datetime|||false\n"), "{written}");
     assert!(!written.contains("Selector") && !written.contains('{'), "no compiled form: {written}");
+}
+
+#[test]
+fn a_store_is_a_path_or_a_postgres_url_and_any_other_url_is_refused() {
+    use octofeed::store::Location;
+    let with_store = |value: &str| {
+        parse(&format!(
+            "[site]\ntitle = \"T\"\nstore = \"{value}\"\n[[source]]\nid = \"a\"\nurl = \"https://example.org/\"\nkind = \"feed\"\n"
+        ))
+    };
+    let url = "postgres://octofeed:secret@db.example.org:5432/feeds";
+    let config = with_store(url).expect("a postgres store");
+    assert_eq!(config.site.store, Location::Postgres(url.to_owned()));
+    assert_eq!(config.site.store.to_string(), "postgres://octofeed:***@db.example.org:5432/feeds", "no password shown");
+    let config = with_store("postgresql://localhost/feeds").expect("the other scheme libpq reads");
+    assert!(matches!(config.site.store, Location::Postgres(_)));
+    let config = with_store("state/feeds.db").expect("a file store");
+    assert_eq!(config.site.store.file(), Some(Path::new("/etc/octofeed/state/feeds.db")));
+    for unsupported in ["mysql://localhost/feeds", "sqlite://data/octofeed.db", "redis://cache"] {
+        let errors = with_store(unsupported).expect_err("an unsupported store").join("\n");
+        assert!(
+            errors.contains("test.toml:3:") && errors.contains("stores are not supported"),
+            "{unsupported}: {errors}"
+        );
+    }
 }

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use octofeed::store::Store;
+use octofeed::store::sqlite::SqliteStore;
 use store_kit::*;
 
 const SOURCES: [&str; 4] = ["alpha", "beta", "gamma", "delta"];
@@ -47,7 +47,7 @@ fn flip_pages(dir: &Path, run: u64) {
 
 /// The store's (source, guid) pairs, after checking that it opens and is intact.
 fn check_store(db: &Path) -> BTreeSet<(String, String)> {
-    let store = Store::open(db, Duration::from_secs(5)).expect("the store opens after a kill");
+    let store = SqliteStore::open(db, Duration::from_secs(5)).expect("the store opens after a kill");
     drop(store);
     let conn = rusqlite::Connection::open(db).expect("sqlite opens the store");
     let integrity: String = conn.query_row("PRAGMA integrity_check", [], |row| row.get(0)).expect("a check");

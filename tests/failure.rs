@@ -12,6 +12,7 @@ use octofeed::config::Config;
 use octofeed::model::StoredItem;
 use octofeed::run::{RunOptions, RunReport, Status, run};
 use octofeed::store::Store;
+use octofeed::store::sqlite::SqliteStore;
 use store_kit::*;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -47,7 +48,10 @@ fn write_site(dir: &Path, octopus_url: &str) -> PathBuf {
 }
 
 fn stored(dir: &Path) -> Vec<StoredItem> {
-    Store::open_read_only(&dir.join("data/octofeed.db")).expect("the store").items("octopus", None).expect("items")
+    SqliteStore::open_read_only(&dir.join("data/octofeed.db"))
+        .expect("the store")
+        .items("octopus", None)
+        .expect("items")
 }
 
 fn closed_port_url() -> String {

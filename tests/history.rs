@@ -9,6 +9,8 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
+use octofeed::store::Store;
+use octofeed::store::sqlite::SqliteStore;
 use store_kit::*;
 
 const EDITED: &str = "https://www.coe.int/en/web/cybercrime/-/12-13-may-international-conference-and-opening-for-signature-of-the-2nd-additional-protocol-to-the-convention-on-cybercrime";
@@ -116,7 +118,7 @@ fn max_items_cuts_the_published_feed_never_the_store() {
     let listed = octofeed(&config, clock(3, 0), &["items", "octopus", "--limit", "1000", "--json"]);
     let rows: Vec<serde_json::Value> = serde_json::from_slice(&listed.stdout).expect("items as JSON");
     assert_eq!(rows.len(), 26, "the store keeps every item ever seen");
-    let stored = octofeed::store::Store::open_read_only(&dir.path().join("data/octofeed.db")).expect("the store");
+    let stored = SqliteStore::open_read_only(&dir.path().join("data/octofeed.db")).expect("the store");
     assert_eq!(stored.items("octopus", None).expect("items").len(), 26);
     assert_eq!(stored.health("octopus").expect("health").item_count, 26);
 }

@@ -57,6 +57,7 @@ struct Server {
     base: String,
     stop: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
+    runner: Arc<Runner>,
     _dir: tempfile::TempDir,
 }
 
@@ -67,11 +68,11 @@ async fn start() -> Server {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = oneshot::channel::<()>();
-    let state = ServeState::new(config, runner);
+    let state = ServeState::new(config, Arc::clone(&runner));
     let task = tokio::spawn(serve(listener, state, async {
         let _ = stopped.await;
     }));
-    let server = Server { base, stop: Some(stop), task, _dir: dir };
+    let server = Server { base, stop: Some(stop), task, runner, _dir: dir };
     wait_for_first_publication(&server).await;
     server
 }
@@ -199,6 +200,29 @@ async fn healthz_and_metrics_report_each_source() {
     let text = metrics.text().await.unwrap();
     assert!(text.contains("# TYPE octofeed_source_items gauge"), "{text}");
     assert!(text.contains("octofeed_source_items{source=\"octopus\"} 12"), "{text}");
+    stop(server).await;
+}
+
+#[tokio::test]
+async fn health_and_metrics_answer_while_a_publish_holds_the_store() {
+    let server = start().await;
+    let runner = Arc::clone(&server.runner);
+    let (held, holding) = oneshot::channel();
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    let holder = std::thread::spawn(move || {
+        let _writing = runner.store();
+        let _ = held.send(());
+        let _ = released.recv_timeout(std::time::Duration::from_secs(10));
+    });
+    holding.await.unwrap();
+    let ask = |path: &'static str| reqwest::get(format!("{}{path}", server.base));
+    let both = async { (ask("/healthz").await, ask("/metrics").await) };
+    let answers = tokio::time::timeout(std::time::Duration::from_secs(5), both).await;
+    release.send(()).unwrap();
+    holder.join().unwrap();
+    let (health, metrics) = answers.expect("answered while the store was held");
+    assert_eq!(health.unwrap().status(), StatusCode::OK);
+    assert_eq!(metrics.unwrap().status(), StatusCode::OK);
     stop(server).await;
 }
 

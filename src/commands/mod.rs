@@ -14,7 +14,7 @@ use crate::extract;
 use crate::fetch::{Fetched, Fetcher, Origin, Request};
 use crate::normalize::normalize;
 use crate::run::{RunOptions, RunReport, Runner, SourceReport, Status, fetch_settings};
-use crate::store::{Store, Unusable};
+use crate::store::Unusable;
 
 /// Exit codes of the contract.
 pub const OK: u8 = 0;
@@ -55,6 +55,29 @@ pub async fn execute(cli: Cli) -> u8 {
         Command::Detect { page, json } => discover::detect(&page, json).await,
         Command::Add { page, id, write } => discover::add(&page, id.as_deref(), write).await,
         Command::Article { page, json } => discover::article(&page, json).await,
+        Command::Migrate { from, to } => migrate(&from, &to),
+    }
+}
+
+/// Copies a SQLite store into PostgreSQL and prints each table's count.
+fn migrate(from: &std::path::Path, to: &str) -> u8 {
+    if !matches!(crate::store::Location::parse(to, std::path::Path::new("")), Ok(crate::store::Location::Postgres(_))) {
+        eprintln!("error: --to must be a postgres:// URL, found \"{to}\"");
+        return USAGE;
+    }
+    let target = crate::store::postgres::redacted(to);
+    match crate::refresh::blocking(|| crate::store::migrate::sqlite_to_postgres(from, to)) {
+        Ok(copied) => {
+            for table in &copied {
+                println!("{:<14} {:>9} rows", table.table, table.rows);
+            }
+            println!("copied {} into {target}; counts verified", from.display());
+            OK
+        }
+        Err(error) => {
+            eprintln!("error: migrate {} to {target}: {error}", from.display());
+            FAILED
+        }
     }
 }
 
@@ -349,7 +372,7 @@ fn items(config: &Config, id: &str, limit: usize, json: bool) -> u8 {
         eprintln!("error: unknown source \"{id}\" in {}", config.path.display());
         return USAGE;
     }
-    let store = match Store::open_read_only(&config.site.store) {
+    let store = match crate::store::open_read_only(&config.site.store) {
         Ok(store) => store,
         Err(error) => {
             eprintln!("error: {error}");

@@ -55,7 +55,8 @@ pub struct Site {
     /// Where the output folder is served; self links are built on it.
     pub base_url: Option<Url>,
     pub output_dir: PathBuf,
-    pub store: PathBuf,
+    /// The SQLite file or the PostgreSQL database.
+    pub store: crate::store::Location,
     pub user_agent: String,
     /// Sources fetched at once.
     pub concurrency: usize,
@@ -498,7 +499,12 @@ fn read_site(mut table: Table, folder: &Path, diag: &mut Diagnostics) -> Option<
         Some(url)
     });
     let output_dir = table.string("output_dir", diag).map_or_else(|| "public".into(), |s| s.into_inner());
-    let store = table.string("store", diag).map_or_else(|| "data/octofeed.db".into(), |s| s.into_inner());
+    let store = match table.string("store", diag) {
+        None => Some(crate::store::Location::File(folder.join("data/octofeed.db"))),
+        Some(text) => crate::store::Location::parse(text.get_ref(), folder)
+            .map_err(|why| diag.error(text.span(), format!("`site.store`: {why}")))
+            .ok(),
+    };
     let user_agent = table.string("user_agent", diag).map(|s| s.into_inner());
     let concurrency = table.bounded("concurrency", bounds::CONCURRENCY, diag).unwrap_or(8) as usize;
     let per_host = table.bounded("per_host", bounds::PER_HOST, diag).unwrap_or(2) as usize;
@@ -537,7 +543,7 @@ fn read_site(mut table: Table, folder: &Path, diag: &mut Diagnostics) -> Option<
         title: title?.into_inner(),
         base_url,
         output_dir: folder.join(output_dir),
-        store: folder.join(store),
+        store: store?,
         user_agent: user_agent.unwrap_or_else(crate::fetch::default_user_agent),
         concurrency,
         per_host,

@@ -13,7 +13,6 @@
 //! (and the guid in the body) lets it drop the repeat.
 
 use std::collections::HashSet;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -78,7 +77,7 @@ fn followed<'c>(config: &'c Config, webhook: &'c Webhook) -> Vec<Followed<'c>> {
 }
 
 /// Queues, for every webhook, the items stored since its mark; returns how many were queued.
-pub fn queue_new_items(config: &Config, store: &mut Store, now: DateTime<Utc>) -> Result<usize, StoreError> {
+pub fn queue_new_items(config: &Config, store: &mut dyn Store, now: DateTime<Utc>) -> Result<usize, StoreError> {
     let mut queued = 0;
     for webhook in &config.webhooks {
         let key = webhook.url.as_str();
@@ -112,7 +111,7 @@ pub fn queue_new_items(config: &Config, store: &mut Store, now: DateTime<Utc>) -
 /// The new items a channel shows: those its filters keep that are not copies
 /// of an item it already has (merged as the channel's feed merges them).
 fn new_in_channel(
-    store: &Store,
+    store: &dyn Store,
     channel: &crate::config::Channel,
     sources: &[&str],
     new: Vec<NewItem>,
@@ -136,7 +135,7 @@ fn new_in_channel(
 pub async fn deliver(
     client: &reqwest::Client,
     config: &Config,
-    store: &Mutex<Store>,
+    store: &crate::store::Shared,
     now: DateTime<Utc>,
 ) -> Result<WebhookReport, StoreError> {
     let mut report = WebhookReport::default();

@@ -152,10 +152,9 @@ async fn healthz(State(state): State<ServeState>) -> Response {
         #[serde(flatten)]
         health: crate::store::Health,
     }
-    let store = state.runner.store();
     let mut sources = Vec::new();
     for source in &state.config.sources {
-        match store.health(&source.id) {
+        match state.runner.health(&source.id) {
             Ok(health) => sources.push(SourceHealth { id: &source.id, health }),
             Err(error) => {
                 return (StatusCode::INTERNAL_SERVER_ERROR, error.to_string()).into_response();
@@ -166,7 +165,6 @@ async fn healthz(State(state): State<ServeState>) -> Response {
 }
 
 async fn metrics(State(state): State<ServeState>) -> Response {
-    let store = state.runner.store();
     let mut text = String::new();
     let families = [
         ("octofeed_source_items", "gauge", "Items stored for the source."),
@@ -175,7 +173,7 @@ async fn metrics(State(state): State<ServeState>) -> Response {
     ];
     let mut rows: Vec<(&str, [i64; 3])> = Vec::new();
     for source in &state.config.sources {
-        let Ok(health) = store.health(&source.id) else {
+        let Ok(health) = state.runner.health(&source.id) else {
             continue;
         };
         let last = health.last_success.map_or(0, |time| time.timestamp());

@@ -1,9 +1,16 @@
-//! Store stage: the embedded SQLite history (rusqlite, bundled SQLite) of
-//! every item ever seen, each source's fetch state and health, and what each
-//! feed was last published from.
+//! Store stage: the history of every item ever seen, each source's fetch state
+//! and health, what each feed was last published from, and the webhooks'
+//! deliveries, behind one interface ([`Store`]) with two engines: the embedded
+//! SQLite file ([`sqlite`], the default) and a shared PostgreSQL ([`postgres`]).
 //!
-//! Plain SQL: it never reads the clock (times are passed in) and knows nothing
-//! of HTTP or feed formats.
+//! Plain storage: it never reads the clock (times are passed in) and knows
+//! nothing of HTTP or feed formats. Both engines keep the same schema, the same
+//! time encoding (fixed-width RFC 3339 text, so text order is time order and
+//! nanoseconds round-trip) and the same rules, which `tests/store.rs` runs on each.
+//!
+//! The interface is synchronous. Async code calls it only through
+//! [`crate::refresh::blocking`] (SQLite's calls block the thread; the PostgreSQL
+//! client runs its own small runtime), never while holding a lock across an await.
 //!
 //! Publication bookkeeping: every [`Store::apply`] that changes anything a feed
 //! shows bumps a per-source change counter. [`Store::mark_published`] records,
@@ -13,71 +20,166 @@
 //! dirty when any of its sources changed, without `apply` knowing channels.
 
 mod columns;
-mod deliveries;
-mod items;
-mod lock;
-mod migrations;
-mod sanity;
-#[cfg(test)]
-mod tests;
+pub mod migrate;
+pub mod postgres;
+pub mod sqlite;
 
 use std::collections::HashSet;
+use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
 use crate::model::{Item, StoredItem};
-use columns::SqlTime;
-pub use deliveries::{NewItem, PendingDelivery};
-use items::{Announce, Change};
-use lock::StoreLock;
-use migrations::MIGRATIONS;
 
-/// Why the store cannot do what was asked.
+/// Where the store lives: `[site] store`, a file path or a `postgres://` URL.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Location {
+    /// The embedded SQLite database at this path.
+    File(PathBuf),
+    /// A PostgreSQL database, as a libpq connection URL.
+    Postgres(String),
+}
+
+impl Location {
+    /// Reads `[site] store`: a `postgres://` (or `postgresql://`) URL, else a
+    /// path resolved against `folder`. Any other `scheme://` is refused, so a
+    /// URL of an engine octofeed does not speak is never taken as a file name.
+    pub fn parse(text: &str, folder: &Path) -> Result<Location, String> {
+        let scheme = text.split_once("://").map(|(scheme, _)| scheme.to_ascii_lowercase());
+        match scheme.as_deref() {
+            Some("postgres" | "postgresql") => Ok(Location::Postgres(text.to_owned())),
+            Some(scheme)
+                if !scheme.is_empty() && scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+.-".contains(c)) =>
+            {
+                Err(format!("`{scheme}://` stores are not supported: give a file path or a postgres:// URL"))
+            }
+            _ => Ok(Location::File(folder.join(text))),
+        }
+    }
+
+    /// The SQLite file, for what only a file store has (its lock, `--init`).
+    pub fn file(&self) -> Option<&Path> {
+        match self {
+            Location::File(path) => Some(path),
+            Location::Postgres(_) => None,
+        }
+    }
+}
+
+/// The path, or the URL without its password: what messages name.
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Location::File(path) => write!(f, "{}", path.display()),
+            Location::Postgres(url) => f.write_str(&postgres::redacted(url)),
+        }
+    }
+}
+
+impl fmt::Debug for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Location({self})")
+    }
+}
+
+/// Why the store cannot do what was asked. `store` is the store's place as
+/// [`Location`]'s `Display` gives it.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// Another process holds the store's lock.
-    #[error("another run is using the store at {} (waited {}); try again when it has finished", path.display(), humantime::format_duration(*waited))]
-    Busy { path: PathBuf, waited: std::time::Duration },
+    #[error("another run is using the store at {store} (waited {}); try again when it has finished", humantime::format_duration(*waited))]
+    Busy { store: String, waited: Duration },
     /// A read-only open found no database.
-    #[error("the store {} does not exist yet: `octofeed run` creates it", path.display())]
-    Missing { path: PathBuf },
+    #[error("the store {store} does not exist yet: `octofeed run` creates it")]
+    Missing { store: String },
     /// The database was written by a newer octofeed.
     #[error(
-        "the store at {} has schema version {found}, newer than this octofeed knows ({known}): use a newer octofeed",
-        path.display()
+        "the store at {store} has schema version {found}, newer than this octofeed knows ({known}): use a newer octofeed"
     )]
-    TooNew { path: PathBuf, found: usize, known: usize },
+    TooNew { store: String, found: usize, known: usize },
     /// A read-only open found a database that needs migrating first.
     #[error(
-        "the store at {} has schema version {found}, older than this octofeed's ({known}): `octofeed run` upgrades it",
-        path.display()
+        "the store at {store} has schema version {found}, older than this octofeed's ({known}): `octofeed run` upgrades it"
     )]
-    Outdated { path: PathBuf, found: usize, known: usize },
+    Outdated { store: String, found: usize, known: usize },
     /// The lock file or the store's folder cannot be created or used.
     #[error("cannot use {}: {source}", path.display())]
     Io { path: PathBuf, source: std::io::Error },
     /// The store file exists but holds no usable database; nothing was changed.
     #[error(
-        "the store {} is unusable: {reason}; it was left as it is (restore it from a backup, or run `octofeed run --init` to move it aside and start a new store)",
-        path.display()
+        "the store {store} is unusable: {reason}; it was left as it is (restore it from a backup, or run `octofeed run --init` to move it aside and start a new store)"
     )]
-    Unusable { path: PathBuf, reason: String },
-    /// SQLite cannot open the database (not a database, no permission...).
-    #[error("cannot open the store at {}: {source}", path.display())]
-    Open { path: PathBuf, source: rusqlite::Error },
+    Unusable { store: String, reason: String },
+    /// The engine cannot open the database (not a database, no permission, no server...).
+    #[error("cannot open the store at {store}: {source}")]
+    Open { store: String, source: EngineError },
     /// A query failed.
     #[error("store error: {0}")]
-    Sql(#[from] rusqlite::Error),
+    Query(#[from] EngineError),
 }
 
-/// The store behind the mutex a run's tasks share. A panic while it was held
-/// leaves SQLite consistent (its transactions roll back), so a poisoned lock
-/// is taken as it is.
-pub fn lock(shared: &std::sync::Mutex<Store>) -> std::sync::MutexGuard<'_, Store> {
+/// An error of the engine under the store (SQLite or PostgreSQL), kept as its
+/// message and source chain without naming the engine's types outside its module.
+#[derive(Debug)]
+pub struct EngineError(Box<dyn std::error::Error + Send + Sync>);
+
+impl EngineError {
+    fn new(error: impl std::error::Error + Send + Sync + 'static) -> EngineError {
+        EngineError(Box::new(error))
+    }
+}
+
+impl fmt::Display for EngineError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for EngineError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
+/// A shared store behind the mutex a run's tasks share. A panic while it was
+/// held leaves the database consistent (its transactions roll back), so a
+/// poisoned lock is taken as it is.
+pub type Shared = std::sync::Mutex<Box<dyn Store>>;
+
+/// The store behind a [`Shared`] mutex.
+pub fn lock(shared: &Shared) -> std::sync::MutexGuard<'_, Box<dyn Store>> {
     shared.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// What [`open`] does with a store file that holds no usable database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unusable {
+    /// Fail with [`StoreError::Unusable`] and leave the file as it is.
+    Refuse,
+    /// Move it aside (`<name>.unusable-<time>`) and start a new store (`run --init`).
+    StartAfresh,
+}
+
+/// Opens the store at `location` for writing, creating and migrating it to the
+/// newest schema. A file store waits up to `lock_timeout` for another run to
+/// release it, then fails with [`StoreError::Busy`]; PostgreSQL needs no such
+/// lock (its transactions keep concurrent writers apart).
+pub fn open(location: &Location, lock_timeout: Duration, unusable: Unusable) -> Result<Box<dyn Store>, StoreError> {
+    Ok(match location {
+        Location::File(path) => Box::new(sqlite::SqliteStore::open_with(path, lock_timeout, unusable)?),
+        Location::Postgres(url) => Box::new(postgres::PgStore::open(url)?),
+    })
+}
+
+/// Opens an existing store for reading only (listing commands, `serve`'s
+/// health pages): no lock, no migration, nothing created. Works while a run writes.
+pub fn open_read_only(location: &Location) -> Result<Box<dyn Store>, StoreError> {
+    Ok(match location {
+        Location::File(path) => Box::new(sqlite::SqliteStore::open_read_only(path)?),
+        Location::Postgres(url) => Box::new(postgres::PgStore::open_read_only(url)?),
+    })
 }
 
 /// A source's conditional-request validators and the hash of the last page read.
@@ -127,6 +229,26 @@ pub struct ApplyStats {
     pub updated: usize,
 }
 
+/// What one observed item did to the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Change {
+    /// First seen now.
+    New,
+    /// Its title, summary, content or date text changed: `updated` moved.
+    Updated,
+    /// Another field changed (link, date, image...): stored, `updated` kept.
+    Refreshed,
+    /// Nothing a feed shows changed.
+    Same,
+}
+
+impl Change {
+    /// Whether the feeds showing the item must be written again.
+    fn shows(self) -> bool {
+        self != Change::Same
+    }
+}
+
 impl ApplyStats {
     fn count(&mut self, change: Change) {
         self.seen += 1;
@@ -138,115 +260,34 @@ impl ApplyStats {
     }
 }
 
-/// The open store. A writing store holds the lock until it is dropped (or
-/// [`Store::release_lock`] lets it go between two runs).
-pub struct Store {
-    // Fields drop in order: the connection closes (and checkpoints) before the lock goes.
-    conn: Connection,
-    lock: Option<StoreLock>,
-    path: PathBuf,
+/// A delivery waiting to be sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingDelivery {
+    pub feed_id: String,
+    pub guid: String,
+    /// The JSON to POST.
+    pub body: String,
+    /// Attempts so far (in earlier runs too).
+    pub attempts: u32,
 }
 
-/// What [`Store::open`] does with a store file that holds no usable database.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Unusable {
-    /// Fail with [`StoreError::Unusable`] and leave the file as it is.
-    Refuse,
-    /// Move it aside (`<name>.unusable-<time>`) and start a new store (`run --init`).
-    StartAfresh,
-}
+/// An item stored after a webhook's mark: its id (the next mark) and the item.
+pub type NewItem = (i64, StoredItem);
 
-impl Store {
-    /// Opens the store at `path` for writing, creating its folder and the
-    /// database on first use and migrating it to the newest schema. Waits up to
-    /// `lock_timeout` for another run to release it, then fails with [`StoreError::Busy`].
-    /// An existing file that is empty, cut short or not a database is refused.
-    pub fn open(path: &Path, lock_timeout: Duration) -> Result<Store, StoreError> {
-        Store::open_with(path, lock_timeout, Unusable::Refuse)
-    }
-
-    /// [`Store::open`], with the choice of what to do with an unusable store file.
-    pub fn open_with(path: &Path, lock_timeout: Duration, unusable: Unusable) -> Result<Store, StoreError> {
-        if let Some(folder) = path.parent().filter(|folder| !folder.as_os_str().is_empty()) {
-            std::fs::create_dir_all(folder).map_err(|source| StoreError::Io { path: folder.to_path_buf(), source })?;
-        }
-        let lock = StoreLock::acquire(path, lock_timeout)?;
-        let io_error = |source| StoreError::Io { path: path.to_path_buf(), source };
-        let open_error = |source| StoreError::Open { path: path.to_path_buf(), source };
-        match sanity::inspect(path).map_err(io_error)? {
-            sanity::Verdict::Database => {}
-            sanity::Verdict::Absent => sanity::create(path, |conn| migrations::migrate(conn, MIGRATIONS.len()))
-                .map_err(|error| match error {
-                    sanity::CreateError::Io(source) => io_error(source),
-                    sanity::CreateError::Sql(source) => open_error(source),
-                })?,
-            sanity::Verdict::Unusable(reason) => {
-                if unusable == Unusable::Refuse {
-                    return Err(StoreError::Unusable { path: path.to_path_buf(), reason });
-                }
-                let suffix = Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
-                let aside = sanity::move_aside(path, &suffix).map_err(io_error)?;
-                tracing::warn!(
-                    "the store {} was unusable ({reason}): moved aside to {}",
-                    path.display(),
-                    aside.display()
-                );
-            }
-        }
-        let mut conn = connect_for_writing(path).map_err(open_error)?;
-        let found = migrations::version(&conn).map_err(open_error)?;
-        if found > MIGRATIONS.len() {
-            return Err(StoreError::TooNew { path: path.to_path_buf(), found, known: MIGRATIONS.len() });
-        }
-        migrations::migrate(&mut conn, MIGRATIONS.len())?;
-        Ok(Store { conn, lock: Some(lock), path: path.to_path_buf() })
-    }
-
+/// What refresh, run, serve and the commands need of a store. Each method is
+/// one short transaction or query; none reads the clock.
+pub trait Store: Deliveries + Send {
     /// Lets other processes write between two runs of a long-lived process
     /// (`serve`); [`Store::take_lock`] takes it back before the next one.
-    pub fn release_lock(&mut self) {
-        self.lock = None;
-    }
+    /// Nothing to do where the engine keeps writers apart itself.
+    fn release_lock(&mut self);
 
-    /// Takes the store's lock again after [`Store::release_lock`], waiting up to
-    /// `timeout`; does nothing when it is held (or the store is read-only).
-    pub fn take_lock(&mut self, timeout: Duration) -> Result<(), StoreError> {
-        if self.lock.is_none() {
-            self.lock = Some(StoreLock::acquire(&self.path, timeout)?);
-        }
-        Ok(())
-    }
-
-    /// Opens an existing store for reading only (listing commands): no lock,
-    /// no migration, no database or folder created (SQLite may leave its
-    /// `-wal`/`-shm` files beside the database). Works while a run is writing.
-    pub fn open_read_only(path: &Path) -> Result<Store, StoreError> {
-        if !path.is_file() {
-            return Err(StoreError::Missing { path: path.to_path_buf() });
-        }
-        let open_error = |source| StoreError::Open { path: path.to_path_buf(), source };
-        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn = Connection::open_with_flags(path, flags).map_err(open_error)?;
-        let (found, known) = (migrations::version(&conn).map_err(open_error)?, MIGRATIONS.len());
-        let path = path.to_path_buf();
-        match found.cmp(&known) {
-            std::cmp::Ordering::Greater => Err(StoreError::TooNew { path, found, known }),
-            std::cmp::Ordering::Less => Err(StoreError::Outdated { path, found, known }),
-            std::cmp::Ordering::Equal => Ok(Store { conn, lock: None, path }),
-        }
-    }
+    /// Takes the store's lock again after [`Store::release_lock`], waiting up
+    /// to `timeout`; does nothing when it is held (or the store is read-only).
+    fn take_lock(&mut self, timeout: Duration) -> Result<(), StoreError>;
 
     /// The validators and body hash recorded by the source's last success.
-    pub fn fetch_state(&self, source_id: &str) -> Result<FetchState, StoreError> {
-        let state = self
-            .conn
-            .prepare_cached("SELECT etag, last_modified, body_hash FROM sources WHERE id = ?1")?
-            .query_row([source_id], |row| {
-                Ok(FetchState { etag: row.get(0)?, last_modified: row.get(1)?, body_hash: row.get(2)? })
-            })
-            .optional()?;
-        Ok(state.unwrap_or_default())
-    }
+    fn fetch_state(&self, source_id: &str) -> Result<FetchState, StoreError>;
 
     /// Records one refresh in one transaction: every observed item is inserted
     /// (with `position` = its place among `observed`) or brought up to date,
@@ -256,39 +297,13 @@ impl Store {
     /// its title, summary, content or date text changed (other fields are
     /// refreshed without it). Items absent from `observed` stay: history.
     /// Repeated guids in `observed`: the first wins.
-    pub fn apply(
+    fn apply(
         &mut self,
         source_id: &str,
         observed: &[Observed],
         fetch: &FetchState,
         now: DateTime<Utc>,
-    ) -> Result<ApplyStats, StoreError> {
-        let now = SqlTime::new(now);
-        let tx = self.conn.transaction()?;
-        let first_items_at: Option<SqlTime> = tx
-            .prepare_cached("SELECT first_items_at FROM sources WHERE id = ?1")?
-            .query_row([source_id], |row| row.get(0))
-            .optional()?
-            .flatten();
-        let announce = if first_items_at.is_none() { Announce::ByDate } else { Announce::WhenSeen };
-        record_success(&tx, source_id, fetch, now)?;
-        if first_items_at.is_none() && !observed.is_empty() {
-            tx.prepare_cached("UPDATE sources SET first_items_at = ?2 WHERE id = ?1")?.execute((source_id, now))?;
-        }
-        let mut stats = ApplyStats::default();
-        let mut shows_change = false;
-        let mut guids = HashSet::new();
-        for entry in observed.iter().filter(|entry| guids.insert(entry.item.guid.as_str())) {
-            let change = items::upsert(&tx, source_id, entry, now, stats.seen as i64, announce)?;
-            shows_change |= change.shows();
-            stats.count(change);
-        }
-        if shows_change {
-            tx.prepare_cached("UPDATE sources SET changes = changes + 1 WHERE id = ?1")?.execute([source_id])?;
-        }
-        tx.commit()?;
-        Ok(stats)
-    }
+    ) -> Result<ApplyStats, StoreError>;
 
     /// Items that moved to a new address keep their identity: an observed item
     /// whose guid is new, but whose title and date text match exactly one stored
@@ -297,17 +312,18 @@ impl Store {
     /// move to https, to new slugs or to a new path prefix looks like. An undated
     /// item needs more than its title: the last segment of its link (its slug)
     /// must be the stored one's too. Returns how many items were given back their guid.
-    pub fn keep_moved_identities(&self, source_id: &str, observed: &mut [Observed]) -> Result<usize, StoreError> {
+    fn keep_moved_identities(&self, source_id: &str, observed: &mut [Observed]) -> Result<usize, StoreError> {
         let on_page: HashSet<String> = observed.iter().map(|entry| entry.item.guid.clone()).collect();
         let mut adopted: HashSet<String> = HashSet::new();
         let mut moved = 0;
         for entry in observed.iter_mut() {
-            if items::one(&self.conn, source_id, &entry.item.guid)?.is_some() {
+            if self.stored_item(source_id, &entry.item.guid)?.is_some() {
                 continue;
             }
             let date_text = entry.item.date_text.as_deref();
             let slug = last_segment(&entry.item.link);
-            let candidates: Vec<String> = items::titled(&self.conn, source_id, &entry.item.title, date_text)?
+            let candidates: Vec<String> = self
+                .titled(source_id, &entry.item.title, date_text)?
                 .into_iter()
                 .filter(|(guid, link)| {
                     !on_page.contains(guid)
@@ -325,160 +341,114 @@ impl Store {
         Ok(moved)
     }
 
+    /// The (guid, link) of the source's stored items with this title and date
+    /// text (`None`: undated items).
+    fn titled(
+        &self,
+        source_id: &str,
+        title: &str,
+        date_text: Option<&str>,
+    ) -> Result<Vec<(String, String)>, StoreError>;
+
+    /// Records what detection chose for `source_id` and returns what it chose before.
+    fn swap_detected(&mut self, source_id: &str, choice: &str) -> Result<Option<String>, StoreError>;
+
     /// A success with nothing to extract (304, or the same body as last time):
     /// records the fetch state and the success only.
-    /// Records what detection chose for `source_id` and returns what it chose before.
-    pub fn swap_detected(&mut self, source_id: &str, choice: &str) -> Result<Option<String>, StoreError> {
-        let tx = self.conn.transaction()?;
-        let previous: Option<String> = tx
-            .prepare_cached("SELECT detected FROM sources WHERE id = ?1")?
-            .query_row([source_id], |row| row.get(0))
-            .optional()?
-            .flatten();
-        tx.prepare_cached(
-            "INSERT INTO sources (id, detected) VALUES (?1, ?2) ON CONFLICT (id) DO UPDATE SET detected = excluded.detected",
-        )?
-        .execute((source_id, choice))?;
-        tx.commit()?;
-        Ok(previous)
-    }
-
-    pub fn record_unchanged(
-        &mut self,
-        source_id: &str,
-        fetch: &FetchState,
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        record_success(&self.conn, source_id, fetch, SqlTime::new(now))
-    }
+    fn record_unchanged(&mut self, source_id: &str, fetch: &FetchState, now: DateTime<Utc>) -> Result<(), StoreError>;
 
     /// A failed refresh: counts it; the source's items and fetch state stay as they were.
-    pub fn record_failure(&mut self, source_id: &str, error: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
-        self.conn
-            .prepare_cached(
-                "INSERT INTO sources (id, last_error, last_error_at, consecutive_failures) VALUES (?1, ?2, ?3, 1)
-                 ON CONFLICT (id) DO UPDATE SET last_error = excluded.last_error,
-                     last_error_at = excluded.last_error_at, consecutive_failures = consecutive_failures + 1",
-            )?
-            .execute((source_id, error, SqlTime::new(now)))?;
-        Ok(())
-    }
+    fn record_failure(&mut self, source_id: &str, error: &str, now: DateTime<Utc>) -> Result<(), StoreError>;
 
     /// The source's health; all empty for a source never refreshed.
-    pub fn health(&self, source_id: &str) -> Result<Health, StoreError> {
-        let health = self
-            .conn
-            .prepare_cached(
-                "SELECT last_success, last_error, last_error_at, consecutive_failures,
-                     (SELECT count(*) FROM items WHERE source_id = sources.id)
-                 FROM sources WHERE id = ?1",
-            )?
-            .query_row([source_id], |row| {
-                Ok(Health {
-                    last_success: row.get::<_, Option<SqlTime>>(0)?.map(|time| time.0),
-                    last_error: row.get(1)?,
-                    last_error_at: row.get::<_, Option<SqlTime>>(2)?.map(|time| time.0),
-                    consecutive_failures: row.get(3)?,
-                    item_count: row.get::<_, i64>(4)?.unsigned_abs(),
-                })
-            })
-            .optional()?;
-        Ok(health.unwrap_or_default())
-    }
+    fn health(&self, source_id: &str) -> Result<Health, StoreError>;
 
     /// The source's items, newest first: by date (else first-seen time), then
     /// page position, then guid; at most `limit`.
-    pub fn items(&self, source_id: &str, limit: Option<usize>) -> Result<Vec<StoredItem>, StoreError> {
-        Ok(items::of_source(&self.conn, source_id, limit)?)
-    }
+    fn items(&self, source_id: &str, limit: Option<usize>) -> Result<Vec<StoredItem>, StoreError>;
 
     /// The items of several sources in one list, ordered as [`Store::items`]
     /// (then by source id), at most `limit`.
-    pub fn items_of_sources(&self, source_ids: &[&str], limit: Option<usize>) -> Result<Vec<StoredItem>, StoreError> {
-        Ok(items::of_sources(&self.conn, source_ids, items::Newest::Published, limit)?)
-    }
+    fn items_of_sources(&self, source_ids: &[&str], limit: Option<usize>) -> Result<Vec<StoredItem>, StoreError>;
 
     /// The items of several sources newest first by their newsletter date
     /// ([`StoredItem::announced`]), at most `limit`.
-    pub fn announced_items(&self, source_ids: &[&str], limit: Option<usize>) -> Result<Vec<StoredItem>, StoreError> {
-        Ok(items::of_sources(&self.conn, source_ids, items::Newest::Announced, limit)?)
-    }
+    fn announced_items(&self, source_ids: &[&str], limit: Option<usize>) -> Result<Vec<StoredItem>, StoreError>;
 
     /// The stored item with this guid and its listing hash, to decide whether
     /// its article page must be fetched again.
-    pub fn stored_item(&self, source_id: &str, guid: &str) -> Result<Option<(StoredItem, String)>, StoreError> {
-        Ok(items::one(&self.conn, source_id, guid)?)
-    }
+    fn stored_item(&self, source_id: &str, guid: &str) -> Result<Option<(StoredItem, String)>, StoreError>;
 
     /// Whether a feed must be written again: it was never published, or its
     /// settings' `fingerprint` differs from the one recorded, or its sources
     /// (`source_ids`, in the caller's order) changed since it was written.
-    pub fn needs_publish(&self, feed_id: &str, fingerprint: &str, source_ids: &[&str]) -> Result<bool, StoreError> {
-        let recorded: Option<(String, String)> = self
-            .conn
-            .prepare_cached("SELECT fingerprint, sources_changes FROM published WHERE feed_id = ?1")?
-            .query_row([feed_id], |row| Ok((row.get(0)?, row.get(1)?)))
-            .optional()?;
-        Ok(match recorded {
-            None => true,
-            Some((recorded_fingerprint, changes)) => {
-                recorded_fingerprint != fingerprint || changes != self.changes_of(source_ids)?
-            }
-        })
-    }
+    fn needs_publish(&self, feed_id: &str, fingerprint: &str, source_ids: &[&str]) -> Result<bool, StoreError>;
 
     /// Records that a feed was written with `fingerprint` from the present state of `source_ids`.
-    pub fn mark_published(&mut self, feed_id: &str, fingerprint: &str, source_ids: &[&str]) -> Result<(), StoreError> {
-        let changes = self.changes_of(source_ids)?;
-        self.conn
-            .prepare_cached(
-                "INSERT INTO published (feed_id, fingerprint, sources_changes) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (feed_id) DO UPDATE SET fingerprint = excluded.fingerprint,
-                     sources_changes = excluded.sources_changes",
-            )?
-            .execute((feed_id, fingerprint, changes))?;
-        Ok(())
-    }
-
-    /// The change counters of `source_ids` as JSON `[[id, changes], ...]`.
-    fn changes_of(&self, source_ids: &[&str]) -> Result<String, StoreError> {
-        let mut statement = self.conn.prepare_cached("SELECT changes FROM sources WHERE id = ?1")?;
-        let mut counters = Vec::with_capacity(source_ids.len());
-        for id in source_ids {
-            let changes: Option<i64> = statement.query_row([id], |row| row.get(0)).optional()?;
-            counters.push((id, changes.unwrap_or(0)));
-        }
-        let json = serde_json::to_string(&counters);
-        Ok(json.map_err(|error| rusqlite::Error::ToSqlConversionFailure(error.into()))?)
-    }
+    fn mark_published(&mut self, feed_id: &str, fingerprint: &str, source_ids: &[&str]) -> Result<(), StoreError>;
 }
 
-/// Opens (creating) the database in WAL mode: readers (listing commands,
-/// `serve`'s pages) never block the writer, and a killed process leaves a
-/// consistent database. With WAL, `synchronous = NORMAL` syncs at checkpoints
-/// rather than at every commit: an application crash loses nothing committed;
-/// only a power loss can lose the last refreshes, which the next run fetches again.
-fn connect_for_writing(path: &Path) -> rusqlite::Result<Connection> {
-    let conn = Connection::open(path)?;
-    conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0))?;
-    conn.pragma_update(None, "synchronous", "NORMAL")?;
-    conn.pragma_update(None, "foreign_keys", true)?;
-    Ok(conn)
+/// Webhook bookkeeping: which items each webhook has been given (a mark per
+/// webhook and feed), and each delivery with its attempts, so a crash or a
+/// receiver that is down loses no item and a delivered item is never sent again.
+/// Bodies are made by the caller (`push::webhook`).
+pub trait Deliveries {
+    /// The newest item id a webhook has been given for a feed; `None` before its first run.
+    fn webhook_mark(&self, webhook: &str, feed_id: &str) -> Result<Option<i64>, StoreError>;
+
+    /// The newest item id of these sources (0 when they have none).
+    fn newest_item_id(&self, source_ids: &[&str]) -> Result<i64, StoreError>;
+
+    /// The items of these sources stored after item `mark`, oldest first.
+    fn items_after(&self, source_ids: &[&str], mark: i64) -> Result<Vec<NewItem>, StoreError>;
+
+    /// In one transaction: queues `bodies` (guid, JSON, item id) for the webhook
+    /// and feed (a guid queued before is left as it is) and moves the mark to `mark`.
+    fn queue_deliveries(
+        &mut self,
+        webhook: &str,
+        feed_id: &str,
+        bodies: &[(String, String, i64)],
+        mark: i64,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// The webhook's deliveries not yet made whose next attempt is due at `now`, in queue order.
+    fn due_deliveries(&self, webhook: &str, now: DateTime<Utc>) -> Result<Vec<PendingDelivery>, StoreError>;
+
+    /// How many of the webhook's deliveries are not made yet.
+    fn pending_deliveries(&self, webhook: &str) -> Result<usize, StoreError>;
+
+    /// Records a delivery the receiver accepted: it is never sent again.
+    fn delivery_made(&mut self, webhook: &str, feed_id: &str, guid: &str, now: DateTime<Utc>)
+    -> Result<(), StoreError>;
+
+    /// Records failed attempts at a delivery and when to try it next.
+    fn delivery_failed(
+        &mut self,
+        webhook: &str,
+        ids: (&str, &str),
+        attempts: u32,
+        error: &str,
+        next_attempt: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// Holds back every delivery of the webhook not yet made until at least
+    /// `until`: a receiver that failed is not tried again item by item.
+    fn defer_deliveries(&mut self, webhook: &str, until: DateTime<Utc>) -> Result<(), StoreError>;
 }
 
-/// Records a successful fetch: its state, its time, and no failure since.
 /// The last non-empty path segment of a URL: an article's slug.
 fn last_segment(link: &str) -> Option<&str> {
     let path = link.split(['?', '#']).next()?;
     path.trim_end_matches('/').rsplit('/').next().filter(|segment| !segment.is_empty() && !segment.contains(':'))
 }
 
-fn record_success(conn: &Connection, source_id: &str, fetch: &FetchState, now: SqlTime) -> Result<(), StoreError> {
-    conn.prepare_cached(
-        "INSERT INTO sources (id, etag, last_modified, body_hash, last_success) VALUES (?1, ?2, ?3, ?4, ?5)
-         ON CONFLICT (id) DO UPDATE SET etag = excluded.etag, last_modified = excluded.last_modified,
-             body_hash = excluded.body_hash, last_success = excluded.last_success, consecutive_failures = 0",
-    )?
-    .execute((source_id, &fetch.etag, &fetch.last_modified, &fetch.body_hash, now))?;
-    Ok(())
+/// How the newsletter feed dates an item inserted now (see `StoredItem::announced`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Announce {
+    /// The source's first run that stores items: by its page date (never later than now).
+    ByDate,
+    /// Any later run: when it was first seen, now.
+    WhenSeen,
 }

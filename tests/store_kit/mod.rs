@@ -134,3 +134,110 @@ pub fn atom_entries(atom: &str) -> BTreeMap<String, String> {
         })
         .collect()
 }
+
+/// The environment variable that names a PostgreSQL database the tests may
+/// make scratch schemas in (`.ci/run` starts one and sets it).
+pub const POSTGRES_VAR: &str = "OCTOFEED_TEST_POSTGRES";
+
+/// A new, empty store on one engine: a SQLite file in a temporary folder, or
+/// a schema of its own in the test PostgreSQL (dropped with it).
+pub struct Engine {
+    pub name: &'static str,
+    pub location: octofeed::store::Location,
+    /// The folder the test may use (the SQLite file is in it).
+    pub dir: tempfile::TempDir,
+    schema: Option<PgSchema>,
+}
+
+impl Engine {
+    /// The store opened for writing.
+    pub fn open(&self) -> Box<dyn octofeed::store::Store> {
+        let unusable = octofeed::store::Unusable::Refuse;
+        octofeed::store::open(&self.location, std::time::Duration::ZERO, unusable)
+            .unwrap_or_else(|error| panic!("{}: the store opens: {error}", self.name))
+    }
+
+    /// The store opened for reading only.
+    pub fn read_only(&self) -> Box<dyn octofeed::store::Store> {
+        octofeed::store::open_read_only(&self.location)
+            .unwrap_or_else(|error| panic!("{}: the store opens: {error}", self.name))
+    }
+
+    /// `[site] store = "…"` for a config whose folder is `dir`.
+    pub fn config_value(&self) -> String {
+        match (&self.location, &self.schema) {
+            (_, Some(schema)) => schema.url.clone(),
+            (octofeed::store::Location::File(path), None) => path.display().to_string(),
+            (octofeed::store::Location::Postgres(url), None) => url.clone(),
+        }
+    }
+}
+
+/// A scratch schema in the test PostgreSQL; its URL sets `search_path` to it.
+struct PgSchema {
+    admin: String,
+    name: String,
+    url: String,
+}
+
+impl Drop for PgSchema {
+    fn drop(&mut self) {
+        if let Ok(mut client) = postgres::Client::connect(&self.admin, postgres::NoTls) {
+            let _ = client.batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name));
+        }
+    }
+}
+
+/// SQLite always; PostgreSQL too when [`POSTGRES_VAR`] names a server. Without
+/// it the PostgreSQL half is skipped with a message, or fails when
+/// `OCTOFEED_REQUIRE_POSTGRES=1` (as in CI), so it never passes silently.
+pub fn engines() -> Vec<Engine> {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let path = dir.path().join("data").join("octofeed.db");
+    let mut engines =
+        vec![Engine { name: "sqlite", location: octofeed::store::Location::File(path), dir, schema: None }];
+    match std::env::var(POSTGRES_VAR) {
+        Ok(admin) => engines.push(postgres_engine(&admin)),
+        Err(_) if std::env::var_os("OCTOFEED_REQUIRE_POSTGRES").is_some_and(|value| value == "1") => {
+            panic!("OCTOFEED_REQUIRE_POSTGRES=1 but {POSTGRES_VAR} names no PostgreSQL")
+        }
+        Err(_) => eprintln!("PostgreSQL half skipped: set {POSTGRES_VAR}=postgres://… to run it"),
+    }
+    engines
+}
+
+/// Only the PostgreSQL engine, when there is one (see [`engines`]).
+pub fn postgres_engine_if_any() -> Option<Engine> {
+    engines().into_iter().find(|engine| engine.name == "postgres")
+}
+
+fn postgres_engine(admin: &str) -> Engine {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let nanos = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |time| time.subsec_nanos());
+    let name = format!("t{}_{}_{nanos}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
+    let mut client = postgres::Client::connect(admin, postgres::NoTls)
+        .unwrap_or_else(|error| panic!("{POSTGRES_VAR}={admin}: cannot connect: {error}"));
+    client.batch_execute(&format!("CREATE SCHEMA {name}")).expect("a scratch schema");
+    let separator = if admin.contains('?') { '&' } else { '?' };
+    let url = format!("{admin}{separator}options=-csearch_path%3D{name}");
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let location = octofeed::store::Location::Postgres(url.clone());
+    Engine { name: "postgres", location, dir, schema: Some(PgSchema { admin: admin.to_owned(), name, url }) }
+}
+
+/// Runs `test` on each of [`engines`]; a failure names the engine it failed on.
+pub fn each_engine(test: impl Fn(&Engine)) {
+    struct NameOnPanic(&'static str);
+    impl Drop for NameOnPanic {
+        fn drop(&mut self) {
+            if std::thread::panicking() {
+                eprintln!("(failed on the {} store)", self.0);
+            }
+        }
+    }
+    for engine in engines() {
+        let _name = NameOnPanic(engine.name);
+        test(&engine);
+    }
+}

@@ -1,35 +1,15 @@
-//! Store: webhook bookkeeping. Which items each webhook has been given (a mark
-//! per webhook and feed), and each delivery with its attempts, so a crash or a
-//! receiver that is down loses no item and a delivered item is never sent again.
-//!
-//! Plain SQL, like the rest of the store: times are passed in, bodies are made
-//! by the caller (`push::webhook`).
+//! SQLite engine: the webhook bookkeeping ([`Deliveries`]) in SQL.
 
 use chrono::{DateTime, Utc};
 use rusqlite::OptionalExtension;
 
+use super::SqliteStore;
 use super::columns::{STORED_COLUMNS, SqlTime, read_stored};
 use super::items::json_list;
-use super::{Store, StoreError};
-use crate::model::StoredItem;
+use crate::store::{Deliveries, NewItem, PendingDelivery, StoreError};
 
-/// A delivery waiting to be sent.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PendingDelivery {
-    pub feed_id: String,
-    pub guid: String,
-    /// The JSON to POST.
-    pub body: String,
-    /// Attempts so far (in earlier runs too).
-    pub attempts: u32,
-}
-
-/// An item stored after a webhook's mark: its id (the next mark) and the item.
-pub type NewItem = (i64, StoredItem);
-
-impl Store {
-    /// The newest item id a webhook has been given for a feed; `None` before its first run.
-    pub fn webhook_mark(&self, webhook: &str, feed_id: &str) -> Result<Option<i64>, StoreError> {
+impl Deliveries for SqliteStore {
+    fn webhook_mark(&self, webhook: &str, feed_id: &str) -> Result<Option<i64>, StoreError> {
         Ok(self
             .conn
             .prepare_cached("SELECT last_item FROM webhook_marks WHERE webhook = ?1 AND feed_id = ?2")?
@@ -37,8 +17,7 @@ impl Store {
             .optional()?)
     }
 
-    /// The newest item id of these sources (0 when they have none).
-    pub fn newest_item_id(&self, source_ids: &[&str]) -> Result<i64, StoreError> {
+    fn newest_item_id(&self, source_ids: &[&str]) -> Result<i64, StoreError> {
         let ids = json_list(source_ids)?;
         Ok(self
             .conn
@@ -48,8 +27,7 @@ impl Store {
             .query_row([ids], |row| row.get(0))?)
     }
 
-    /// The items of these sources stored after item `mark`, oldest first.
-    pub fn items_after(&self, source_ids: &[&str], mark: i64) -> Result<Vec<NewItem>, StoreError> {
+    fn items_after(&self, source_ids: &[&str], mark: i64) -> Result<Vec<NewItem>, StoreError> {
         let sql = format!(
             "SELECT id, {STORED_COLUMNS} FROM items
              WHERE source_id IN (SELECT value FROM json_each(?1)) AND id > ?2 ORDER BY id"
@@ -59,9 +37,7 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// In one transaction: queues `bodies` (guid, JSON, item id) for the webhook
-    /// and feed (a guid queued before is left as it is) and moves the mark to `mark`.
-    pub fn queue_deliveries(
+    fn queue_deliveries(
         &mut self,
         webhook: &str,
         feed_id: &str,
@@ -88,8 +64,7 @@ impl Store {
         Ok(())
     }
 
-    /// The webhook's deliveries not yet made whose next attempt is due at `now`, in queue order.
-    pub fn due_deliveries(&self, webhook: &str, now: DateTime<Utc>) -> Result<Vec<PendingDelivery>, StoreError> {
+    fn due_deliveries(&self, webhook: &str, now: DateTime<Utc>) -> Result<Vec<PendingDelivery>, StoreError> {
         let mut statement = self.conn.prepare_cached(
             "SELECT feed_id, guid, body, attempts FROM deliveries
              WHERE webhook = ?1 AND delivered_at IS NULL AND next_attempt <= ?2 ORDER BY queued, feed_id",
@@ -100,8 +75,7 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// How many of the webhook's deliveries are not made yet.
-    pub fn pending_deliveries(&self, webhook: &str) -> Result<usize, StoreError> {
+    fn pending_deliveries(&self, webhook: &str) -> Result<usize, StoreError> {
         let count: i64 = self
             .conn
             .prepare_cached("SELECT count(*) FROM deliveries WHERE webhook = ?1 AND delivered_at IS NULL")?
@@ -109,8 +83,7 @@ impl Store {
         Ok(usize::try_from(count).unwrap_or(0))
     }
 
-    /// Records a delivery the receiver accepted: it is never sent again.
-    pub fn delivery_made(
+    fn delivery_made(
         &mut self,
         webhook: &str,
         feed_id: &str,
@@ -126,8 +99,7 @@ impl Store {
         Ok(())
     }
 
-    /// Records failed attempts at a delivery and when to try it next.
-    pub fn delivery_failed(
+    fn delivery_failed(
         &mut self,
         webhook: &str,
         (feed_id, guid): (&str, &str),
@@ -144,9 +116,7 @@ impl Store {
         Ok(())
     }
 
-    /// Holds back every delivery of the webhook not yet made until at least
-    /// `until`: a receiver that failed is not tried again item by item.
-    pub fn defer_deliveries(&mut self, webhook: &str, until: DateTime<Utc>) -> Result<(), StoreError> {
+    fn defer_deliveries(&mut self, webhook: &str, until: DateTime<Utc>) -> Result<(), StoreError> {
         self.conn
             .prepare_cached(
                 "UPDATE deliveries SET next_attempt = max(next_attempt, ?2)

@@ -1,40 +1,12 @@
-//! Store: the item history's SQL, one item at a time (writes) or one ordered
-//! walk of the `items_newest` index (reads). No transactions here: callers own them.
+//! SQLite engine: the item history's SQL, one item at a time (writes) or one
+//! ordered walk of the `items_newest` index (reads). No transactions here:
+//! callers own them.
 
 use rusqlite::{Connection, OptionalExtension, ToSql};
 
-use super::Observed;
-use super::columns::{ItemRow, STORED_COLUMNS, SqlTime, read_stored};
+use super::columns::{ItemRow, STORED_COLUMNS, SqlTime, item_params, read_item_row, read_stored};
 use crate::model::StoredItem;
-
-/// What one observed item did to the store.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Change {
-    /// First seen now.
-    New,
-    /// Its title, summary, content or date text changed: `updated` moved.
-    Updated,
-    /// Another field changed (link, date, image...): stored, `updated` kept.
-    Refreshed,
-    /// Nothing a feed shows changed.
-    Same,
-}
-
-impl Change {
-    /// Whether the feeds showing the item must be written again.
-    pub fn shows(self) -> bool {
-        self != Change::Same
-    }
-}
-
-/// How the newsletter feed dates an item inserted now (see `StoredItem::announced`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Announce {
-    /// The source's first run that stores items: by its page date (never later than now).
-    ByDate,
-    /// Any later run: when it was first seen, now.
-    WhenSeen,
-}
+use crate::store::{Announce, Change, Observed};
 
 /// Inserts `observed` as first seen at `now` at `position`, or brings the
 /// stored item up to date, keeping its first-seen time, position and
@@ -47,7 +19,7 @@ pub fn upsert(
     position: i64,
     announce: Announce,
 ) -> rusqlite::Result<Change> {
-    let new = ItemRow::of(&observed.item)?;
+    let new = ItemRow::of(&observed.item).map_err(|error| rusqlite::Error::ToSqlConversionFailure(error.into()))?;
     let key: [(&str, &dyn ToSql); 2] = [(":source_id", &source_id), (":guid", &observed.item.guid)];
     let old = conn
         .prepare_cached(
@@ -55,19 +27,13 @@ pub fn upsert(
                  image, enclosures, listing_hash
              FROM items WHERE source_id = :source_id AND guid = :guid",
         )?
-        .query_row(&key[..], |row| Ok((ItemRow::read(row)?, row.get::<_, String>("listing_hash")?)))
+        .query_row(&key[..], |row| Ok((read_item_row(row)?, row.get::<_, String>("listing_hash")?)))
         .optional()?;
     let Some((old, old_hash)) = old else {
         insert(conn, &key, &new, observed, (now, position), announce)?;
         return Ok(Change::New);
     };
-    let change = if old.differs_visibly(&new) {
-        Change::Updated
-    } else if old != new {
-        Change::Refreshed
-    } else {
-        Change::Same
-    };
+    let change = new.change_from(&old);
     if change.shows() || old_hash != observed.listing_hash {
         update(conn, &key, &new, observed, (change == Change::Updated).then_some(now))?;
     }
@@ -84,7 +50,7 @@ fn insert(
 ) -> rusqlite::Result<()> {
     let by_date = announce == Announce::ByDate;
     let mut params: Vec<(&str, &dyn ToSql)> = key.to_vec();
-    params.extend(row.params());
+    params.extend(item_params(row));
     params.extend([
         (":now", &now as &dyn ToSql),
         (":position", &position),
@@ -113,7 +79,7 @@ fn update(
     bump: Option<SqlTime>,
 ) -> rusqlite::Result<()> {
     let mut params: Vec<(&str, &dyn ToSql)> = key.to_vec();
-    params.extend(row.params());
+    params.extend(item_params(row));
     params.extend([(":bump", &bump as &dyn ToSql), (":listing_hash", &observed.listing_hash)]);
     conn.prepare_cached(
         "UPDATE items SET title = :title, summary = :summary, content = :content, date_text = :date_text,

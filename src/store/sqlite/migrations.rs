@@ -1,4 +1,4 @@
-//! Store: the schema, as an append-only list of migrations tracked by
+//! SQLite engine: the schema, as an append-only list of migrations tracked by
 //! `PRAGMA user_version`. It runs no query of its own beyond that; never edit
 //! a migration that has shipped: add one.
 

@@ -1,13 +1,13 @@
-//! Store: the advisory lock that keeps two runs off one store. It guards the
+//! SQLite engine: the advisory lock that keeps two runs off one store. It guards the
 //! database only by convention (SQLite itself never sees it): a writing
-//! [`super::Store`] holds `<db>.lock` for as long as it is open, and the
+//! [`super::SqliteStore`] holds `<db>.lock` for as long as it is open, and the
 //! operating system releases it when the process ends, even when it is killed.
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use super::StoreError;
+use crate::store::StoreError;
 
 /// How long to sleep between two tries.
 const RETRY_EVERY: Duration = Duration::from_millis(25);
@@ -43,7 +43,7 @@ impl StoreLock {
                 Err(TryLockError::WouldBlock) => {
                     let left = deadline.saturating_duration_since(Instant::now());
                     if left.is_zero() {
-                        return Err(StoreError::Busy { path: db.to_path_buf(), waited: timeout });
+                        return Err(StoreError::Busy { store: db.display().to_string(), waited: timeout });
                     }
                     std::thread::sleep(left.min(RETRY_EVERY));
                 }

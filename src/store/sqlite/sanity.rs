@@ -1,4 +1,4 @@
-//! Store: tells a store file that holds a database from one that does not (empty,
+//! SQLite engine: tells a store file that holds a database from one that does not (empty,
 //! cut short, or some other file), before SQLite would quietly take an empty file
 //! as a new store and the history would start again from nothing.
 //!

@@ -128,6 +128,13 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Refresh and publish as `serve` does, serving nothing. On a PostgreSQL
+    /// store any number of workers may run, on any number of machines: they
+    /// share the sources through leases in the database.
+    Worker {
+        #[command(flatten)]
+        config: ConfigArg,
+    },
     /// Copy a SQLite store into an empty PostgreSQL database: every source,
     /// item (with its guid, dates and id), health record, publication record and
     /// webhook delivery, committed only when every table's count matches.
@@ -143,9 +150,9 @@ pub enum Command {
 
 impl Command {
     /// Whether the command only prints (tables, JSON, TOML) and may be piped
-    /// into `head`: not `run`, `serve` or `migrate`, which write and must finish.
+    /// into `head`: not `run`, `serve`, `worker` or `migrate`, which write and must finish.
     pub fn prints_for_a_pipe(&self) -> bool {
-        !matches!(self, Command::Run { .. } | Command::Serve { .. } | Command::Migrate { .. })
+        !matches!(self, Command::Run { .. } | Command::Serve { .. } | Command::Worker { .. } | Command::Migrate { .. })
     }
 }
 

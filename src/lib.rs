@@ -53,3 +53,4 @@ pub mod run;
 pub mod serve;
 pub mod store;
 pub mod text;
+pub mod work;

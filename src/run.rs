@@ -6,7 +6,7 @@
 
 use std::collections::HashSet;
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
@@ -18,7 +18,7 @@ use crate::feeds::{
     channel_doc_from, channel_fingerprint, channel_newsletter_doc_from, source_doc, source_fingerprint,
     source_newsletter_doc,
 };
-use crate::fetch::{FetchError, FetchSettings, Fetcher};
+use crate::fetch::{FetchError, FetchSettings, Fetcher, HostLimits};
 use crate::model::FeedDoc;
 use crate::publish::index::FeedListing;
 use crate::publish::{self, PublishError};
@@ -163,6 +163,15 @@ impl Runner {
         Ok(runner)
     }
 
+    /// A long-lived runner for one of many workers on a shared store: each
+    /// origin's request slots and turns are also claimed in `host_limits`,
+    /// which every worker sees.
+    pub fn open_worker(config: &Config, host_limits: Arc<dyn HostLimits>) -> Result<Runner, RunError> {
+        let mut runner = Runner::open_long_lived(config)?;
+        runner.fetcher = runner.fetcher.sharing_host_limits(host_limits);
+        Ok(runner)
+    }
+
     /// The store, locked for a short, synchronous use.
     pub fn store(&self) -> std::sync::MutexGuard<'_, Box<dyn Store>> {
         crate::store::lock(&self.store)
@@ -182,11 +191,25 @@ impl Runner {
     ) -> Result<RunReport, RunError> {
         let chosen = chosen_sources(config, &options.only)?;
         self.store().take_lock(self.lock_timeout)?;
-        let report = self.refresh_and_publish(config, options, &chosen, &mut on_source).await;
+        let report = self.refresh_and_publish(config, options, &chosen, &mut on_source, SitePart::Publish).await;
         if self.long_lived {
             self.store().release_lock();
         }
         report
+    }
+
+    /// A worker's run over the sources it claimed (`options.only`): refreshes
+    /// them and publishes their feeds; the channels, index and OPML are left to
+    /// whichever worker claims them ([`Runner::publish_site`]).
+    pub async fn run_claimed(&self, config: &Config, options: &RunOptions) -> Result<RunReport, RunError> {
+        let chosen = chosen_sources(config, &options.only)?;
+        self.refresh_and_publish(config, options, &chosen, &mut |_| {}, SitePart::Leave).await
+    }
+
+    /// Publishes the channels that changed, and the index and OPML when any
+    /// feed changed since they were last written (see [`publish_site`]).
+    pub fn publish_site(&self, config: &Config, now: DateTime<Utc>) -> Result<Published, RunError> {
+        blocking(|| publish_site(config, &mut **self.store(), now))
     }
 
     async fn refresh_and_publish(
@@ -195,6 +218,7 @@ impl Runner {
         options: &RunOptions,
         chosen: &[&Source],
         on_source: &mut impl FnMut(&SourceReport),
+        site: SitePart,
     ) -> Result<RunReport, RunError> {
         let ctx = RefreshContext {
             fetcher: &self.fetcher,
@@ -230,7 +254,11 @@ impl Runner {
         reports.sort_by_key(|report| order.get(report.id.as_str()).copied());
         let failed: HashSet<&str> =
             reports.iter().filter(|report| report.status == Status::Failed).map(|report| report.id.as_str()).collect();
-        let files_written = match blocking(|| publish_changed(config, &mut **self.store(), &failed, options.now)) {
+        let published = match site {
+            SitePart::Publish => blocking(|| publish_changed(config, &mut **self.store(), &failed, options.now)),
+            SitePart::Leave => Ok(Published::default()),
+        };
+        let files_written = match published {
             Ok(published) => {
                 changed_feeds.extend(published.feeds);
                 published.files
@@ -313,6 +341,14 @@ fn source_report(source: &Source, outcome: Refresh, health: Health) -> SourceRep
     }
 }
 
+/// Whether a run publishes the channels, index and OPML after its sources.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SitePart {
+    Publish,
+    /// Another worker does (see [`Runner::run_claimed`]).
+    Leave,
+}
+
 /// What [`publish_changed`] wrote.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Published {
@@ -336,17 +372,7 @@ pub fn publish_changed(
     let mut batch = Batch::new(WRITERS, now);
     let sources = config.sources.iter().filter(|source| !failed.contains(source.id.as_str()));
     batch.add_sources(config, store, sources)?;
-    for channel in &config.channels {
-        let fingerprint = channel_fingerprint(config, channel);
-        if needs_publish(store, output, &channel.id, &fingerprint, &channel.sources)? {
-            let sources: Vec<&str> = channel.sources.iter().map(String::as_str).collect();
-            let doc = channel_doc_from(config, channel, |limit| store.items_of_sources(&sources, limit))?;
-            let newsletter =
-                channel_newsletter_doc_from(config, channel, |limit| store.announced_items(&sources, limit))?;
-            let publication = Publication::new(fingerprint, channel.sources.clone(), (doc, newsletter), now);
-            batch.add(output, store, publication)?;
-        }
-    }
+    add_changed_channels(config, store, &mut batch)?;
     batch.flush(output, store)?;
     let index = output.join(publish::INDEX_FILE);
     let opml = output.join(publish::OPML_FILE);
@@ -354,6 +380,53 @@ pub fn publish_changed(
         batch.written += write_index_and_opml(config, store)?;
     }
     Ok(Published { files: batch.written, feeds: batch.changed })
+}
+
+/// The bookkeeping name of the index and OPML (ids are `[a-z0-9-]`: no feed has it).
+const INDEX_RECORD: &str = "~index";
+
+/// The site's part of a publication, which one worker on a shared store does
+/// for all: the channels that changed, then the index and OPML when any feed
+/// changed since they were last written (the store's change counters say so,
+/// whichever worker refreshed the sources) or they are missing.
+pub fn publish_site(config: &Config, store: &mut dyn Store, now: DateTime<Utc>) -> Result<Published, RunError> {
+    let output = &config.site.output_dir;
+    let mut batch = Batch::new(WRITERS, now);
+    add_changed_channels(config, store, &mut batch)?;
+    batch.flush(output, store)?;
+    let all: Vec<&str> = config.sources.iter().map(|source| source.id.as_str()).collect();
+    let fingerprint = index_fingerprint(config);
+    let missing = !output.join(publish::INDEX_FILE).exists() || !output.join(publish::OPML_FILE).exists();
+    if batch.any || missing || store.needs_publish(INDEX_RECORD, &fingerprint, &all)? {
+        batch.written += write_index_and_opml(config, store)?;
+        store.mark_published(INDEX_RECORD, &fingerprint, &all)?;
+    }
+    Ok(Published { files: batch.written, feeds: batch.changed })
+}
+
+/// What the index and OPML show of the config: the site and each feed's id and title.
+fn index_fingerprint(config: &Config) -> String {
+    let mut shown = vec![config.site.title.as_str()];
+    shown.extend(config.sources.iter().flat_map(|source| [source.id.as_str(), source.title.as_str()]));
+    shown.extend(config.channels.iter().flat_map(|channel| [channel.id.as_str(), channel.title.as_str()]));
+    serde_json::to_string(&shown).expect("strings serialize")
+}
+
+/// Adds to `batch` every channel whose sources or settings changed (or whose files are missing).
+fn add_changed_channels(config: &Config, store: &mut dyn Store, batch: &mut Batch) -> Result<(), RunError> {
+    let output = &config.site.output_dir;
+    for channel in &config.channels {
+        let fingerprint = channel_fingerprint(config, channel);
+        if needs_publish(store, output, &channel.id, &fingerprint, &channel.sources)? {
+            let sources: Vec<&str> = channel.sources.iter().map(String::as_str).collect();
+            let doc = channel_doc_from(config, channel, |limit| store.items_of_sources(&sources, limit))?;
+            let newsletter =
+                channel_newsletter_doc_from(config, channel, |limit| store.announced_items(&sources, limit))?;
+            let publication = Publication::new(fingerprint, channel.sources.clone(), (doc, newsletter), batch.now);
+            batch.add(output, store, publication)?;
+        }
+    }
+    Ok(())
 }
 
 /// Publishes `source`'s feeds if they changed (or are missing), and a first

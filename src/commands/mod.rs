@@ -55,6 +55,10 @@ pub async fn execute(cli: Cli) -> u8 {
         Command::Detect { page, json } => discover::detect(&page, json).await,
         Command::Add { page, id, write } => discover::add(&page, id.as_deref(), write).await,
         Command::Article { page, json } => discover::article(&page, json).await,
+        Command::Worker { config } => match load(&config) {
+            Some(config) => crate::serve::worker_command(config).await,
+            None => USAGE,
+        },
         Command::Migrate { from, to } => migrate(&from, &to),
     }
 }

@@ -70,6 +70,9 @@ pub struct Site {
     pub retries: u32,
     /// How long a run waits for another run to release the store.
     pub lock_timeout: Duration,
+    /// How long a worker on a shared store holds a source it claimed (renewed
+    /// while it refreshes it); a worker that dies loses it after this.
+    pub lease: Duration,
     /// Let pages, feeds and redirects lead to loopback, private and link-local
     /// addresses of hosts the config does not name (intranet use).
     pub allow_private: bool,
@@ -318,6 +321,7 @@ mod bounds {
     pub const MAX_BODY: RangeInclusive<u64> = 1024..=1024 * 1024 * 1024;
     pub const HOST_DELAY: RangeInclusive<Duration> = Duration::ZERO..=HOUR;
     pub const LOCK_TIMEOUT: RangeInclusive<Duration> = Duration::ZERO..=HOUR;
+    pub const LEASE: RangeInclusive<Duration> = Duration::from_secs(1)..=HOUR;
     pub const TIMEOUT: RangeInclusive<Duration> = Duration::from_secs(1)..=HOUR;
     /// `interval` below a minute needs `--force`.
     pub const INTERVAL: RangeInclusive<Duration> = MINUTE..=YEAR;
@@ -513,6 +517,7 @@ fn read_site(mut table: Table, folder: &Path, diag: &mut Diagnostics) -> Option<
     let retries = table.bounded("retries", bounds::RETRIES, diag).unwrap_or(2) as u32;
     let lock_timeout =
         duration(&mut table, "lock_timeout", bounds::LOCK_TIMEOUT, diag).unwrap_or(Duration::from_secs(10));
+    let lease = duration(&mut table, "lease", bounds::LEASE, diag).unwrap_or(Duration::from_secs(120));
     let allow_private = table.boolean("allow_private", diag).unwrap_or(false);
     let websub_hub = table.string("websub_hub", diag).and_then(|text| {
         let hub = http_url(&text, "site.websub_hub", diag)?;
@@ -551,6 +556,7 @@ fn read_site(mut table: Table, folder: &Path, diag: &mut Diagnostics) -> Option<
         max_body,
         retries,
         lock_timeout,
+        lease,
         allow_private,
         websub_hub,
         browser,

@@ -65,6 +65,9 @@ pub enum FetchError {
     /// The response's header section passed the client's limit.
     #[error("{url} sent response headers larger than octofeed accepts; point the source at another page")]
     HeadTooLarge { url: Url },
+    /// The request slots shared with other workers could not be claimed.
+    #[error("{url}: cannot claim a request slot shared with the other workers: {reason}")]
+    SharedLimits { url: Url, reason: String },
     /// The HTTP client could not be built; the only variant without a URL.
     #[error("could not set up the HTTP client: {reason}; check `site.user_agent`")]
     Setup { reason: String },
@@ -94,7 +97,8 @@ impl FetchError {
             | FetchError::RedirectRefused { url, .. }
             | FetchError::PrivateAddress { url, .. }
             | FetchError::Tls { url, .. }
-            | FetchError::HeadTooLarge { url } => Some(url),
+            | FetchError::HeadTooLarge { url }
+            | FetchError::SharedLimits { url, .. } => Some(url),
             FetchError::Browser(error) => Some(error.url()),
             FetchError::Setup { .. } => None,
         }

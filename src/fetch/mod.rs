@@ -16,6 +16,7 @@ mod hosts;
 mod http;
 mod retry;
 mod robots;
+mod shared;
 #[cfg(test)]
 mod tests;
 
@@ -30,6 +31,7 @@ use url::Url;
 pub use decode::{decode_html, decode_with_bom_first};
 pub use error::FetchError;
 pub use guard::{PrivateAddress, is_public};
+pub use shared::{HostClaim, HostLimits};
 
 use guard::AddressPolicy;
 use hosts::{Host, Hosts};
@@ -160,6 +162,8 @@ struct Inner {
     global: Semaphore,
     hosts: Hosts,
     addresses: Arc<AddressPolicy>,
+    /// Slots and turns shared with other workers on one store, when there are any.
+    shared: Option<Arc<dyn HostLimits>>,
 }
 
 /// The shortest time worth starting another attempt with.
@@ -177,6 +181,7 @@ impl Fetcher {
             robots_agent: robots::agent_token(&settings.user_agent).to_owned(),
             global: Semaphore::new(settings.concurrency.max(1)),
             hosts: Hosts::new(settings.per_host.max(1), settings.host_delay),
+            shared: None,
             settings,
         };
         Ok(Fetcher { inner: Arc::new(inner) })
@@ -189,6 +194,14 @@ impl Fetcher {
             Admitted::Web => self.inner.fetch_http(req).await,
             Admitted::LocalFile => read_file(req.url, self.inner.settings.max_body).await,
         }
+    }
+
+    /// This fetcher, also taking each origin's slots and turns from `limits`,
+    /// which other workers share.
+    pub fn sharing_host_limits(self, limits: Arc<dyn HostLimits>) -> Fetcher {
+        let mut inner = Arc::try_unwrap(self.inner).unwrap_or_else(|_| panic!("a fetcher is shared before it is used"));
+        inner.shared = Some(limits);
+        Fetcher { inner: Arc::new(inner) }
     }
 
     /// The `User-Agent` every request sends (and the browser too).
@@ -211,6 +224,7 @@ impl Fetcher {
                 let host = self.inner.hosts.get(req.url);
                 let _host_slot = host.acquire().await;
                 let _global_slot = self.inner.global.acquire().await.expect("the global semaphore is never closed");
+                let _shared_slot = self.inner.shared_slot(req).await?;
                 let deadline = Deadline::after(req.timeout);
                 if req.robots && !self.inner.robots_allow(req.url, &host, &deadline).await {
                     return Err(FetchError::RobotsDisallowed { url: req.url.clone() });
@@ -267,11 +281,22 @@ impl Inner {
         let host = self.hosts.get(req.url);
         let _host_slot = host.acquire().await;
         let _global_slot = self.global.acquire().await.expect("the global semaphore is never closed");
+        let _shared_slot = self.shared_slot(req).await?;
         let deadline = Deadline::after(req.timeout);
         match tokio::time::timeout_at(deadline.at(), self.fetch_within(req, &host, &deadline)).await {
             Ok(outcome) => outcome,
             Err(_) => Err(deadline.expired(req.url)),
         }
+    }
+
+    /// The origin's slot shared with other workers, if any. It is freed when
+    /// the request ends; if this process dies first, when its hold ends: twice
+    /// the request's timeout, so a request that a starved process lets run past
+    /// its deadline still holds its slot.
+    async fn shared_slot(&self, req: &Request<'_>) -> Result<Option<shared::SharedSlot<'_>>, FetchError> {
+        let Some(limits) = &self.shared else { return Ok(None) };
+        let politeness = (self.settings.per_host.max(1), self.settings.host_delay);
+        Ok(Some(shared::wait_for_slot(&**limits, req.url, politeness, req.timeout * 2).await?))
     }
 
     async fn fetch_within(&self, req: &Request<'_>, host: &Host, deadline: &Deadline) -> Result<Fetched, FetchError> {

@@ -60,7 +60,7 @@ pub(super) fn backoff(base: Duration, attempt: u32, cap: Duration) -> Duration {
 
 /// A random number in `[0, 1]`, from the standard library's per-process hash keys
 /// (good enough for jitter, not for anything secret).
-fn random_fraction() -> f64 {
+pub(super) fn random_fraction() -> f64 {
     let bits = RandomState::new().hash_one(Instant::now());
     bits as f64 / u64::MAX as f64
 }

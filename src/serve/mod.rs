@@ -2,7 +2,9 @@
 //! interval (the same `Runner::run` as `octofeed run`, publishing each source's
 //! feeds as soon as it is done), and an HTTP server hands out the published
 //! files the way feed readers like: right `Content-Type`, `ETag`,
-//! `Last-Modified`, `304`s and gzip, from memory.
+//! `Last-Modified`, `304`s and gzip, from memory. On a PostgreSQL store the
+//! scheduler is a worker among others (`crate::work`), and `octofeed worker`
+//! is that scheduler without the HTTP side.
 //!
 //! Where things are: `routes` says which paths exist and answers them;
 //! `files` holds the published files in memory; `listen` is the
@@ -23,6 +25,8 @@ use tokio::sync::watch;
 
 use crate::config::Config;
 use crate::run::{RunOptions, Runner, Status};
+use crate::store::Location;
+use crate::work::Worker;
 
 pub use files::{PublishedFiles, ServedFile};
 pub use listen::Limits;
@@ -36,6 +40,8 @@ pub struct ServeState {
     pub files: Arc<PublishedFiles>,
     /// Request path → how it is served.
     paths: Arc<HashMap<String, routes::PublishedPath>>,
+    /// On a shared store, the worker that refreshes (else the local scheduler does).
+    worker: Option<Arc<Worker>>,
 }
 
 impl ServeState {
@@ -43,14 +49,74 @@ impl ServeState {
     pub fn new(config: Config, runner: Arc<Runner>) -> ServeState {
         let files = Arc::new(PublishedFiles::new(config.site.output_dir.clone()));
         let paths = Arc::new(routes::published_paths(&config));
-        ServeState { config: Arc::new(config), runner, files, paths }
+        ServeState { config: Arc::new(config), runner, files, paths, worker: None }
+    }
+
+    /// The state of a server whose refreshes are `worker`'s, one of many on a shared store.
+    pub fn of_worker(config: Config, worker: Arc<Worker>) -> ServeState {
+        let mut state = ServeState::new(config, Arc::clone(worker.runner()));
+        state.worker = Some(worker);
+        state
+    }
+
+    /// Opens what `serve` and `worker` need for `config`: a worker on a
+    /// PostgreSQL store, else a long-lived runner on the SQLite file.
+    fn open(config: Config) -> Result<ServeState, crate::run::RunError> {
+        match &config.site.store {
+            Location::Postgres(url) => {
+                let worker = Arc::new(Worker::open(&config, url)?);
+                Ok(ServeState::of_worker(config, worker))
+            }
+            Location::File(_) => {
+                let runner = Arc::new(Runner::open_long_lived(&config)?);
+                Ok(ServeState::new(config, runner))
+            }
+        }
+    }
+
+    /// Refreshes as this state's scheduler does until `stop` turns true.
+    async fn refresh_until(self, stop: watch::Receiver<bool>) {
+        match self.worker.clone() {
+            Some(worker) => worker.work(&self.config, stop).await,
+            None => schedule(self, stop).await,
+        }
+    }
+}
+
+/// `octofeed worker`: refreshes and publishes until SIGINT/SIGTERM, serving
+/// nothing; returns the exit code. On a PostgreSQL store any number may run.
+pub async fn worker_command(config: Config) -> u8 {
+    let state = match ServeState::open(config) {
+        Ok(state) => state,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return crate::commands::FAILED;
+        }
+    };
+    let shutdown = match shutdown_signal() {
+        Ok(shutdown) => shutdown,
+        Err(error) => {
+            eprintln!("error: cannot listen for signals: {error}");
+            return crate::commands::FAILED;
+        }
+    };
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let scheduler = tokio::spawn(state.refresh_until(stop_rx));
+    shutdown.await;
+    let _ = stop_tx.send(true);
+    match scheduler.await {
+        Ok(()) => crate::commands::OK,
+        Err(error) => {
+            eprintln!("error: the scheduler ended abnormally: {error}");
+            crate::commands::FAILED
+        }
     }
 }
 
 /// `octofeed serve`: binds `listen`, serves until SIGINT/SIGTERM, returns the exit code.
 pub async fn serve_command(config: Config, listen: &str) -> u8 {
-    let runner = match Runner::open_long_lived(&config) {
-        Ok(runner) => Arc::new(runner),
+    let state = match ServeState::open(config) {
+        Ok(state) => state,
         Err(error) => {
             eprintln!("error: {error}");
             return crate::commands::FAILED;
@@ -71,8 +137,8 @@ pub async fn serve_command(config: Config, listen: &str) -> u8 {
         }
     };
     let address = listener.local_addr().map_or_else(|_| listen.to_string(), |address| address.to_string());
-    eprintln!("serving {} on http://{address}/", config.site.output_dir.display());
-    match serve_with(listener, ServeState::new(config, runner), Limits::for_this_process(), shutdown).await {
+    eprintln!("serving {} on http://{address}/", state.config.site.output_dir.display());
+    match serve_with(listener, state, Limits::for_this_process(), shutdown).await {
         Ok(()) => crate::commands::OK,
         Err(error) => {
             eprintln!("error: {error}");
@@ -99,7 +165,7 @@ pub async fn serve_with(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let (stop_tx, stop_rx) = watch::channel(false);
-    let scheduler = tokio::spawn(schedule(state.clone(), stop_rx.clone()));
+    let scheduler = tokio::spawn(state.clone().refresh_until(stop_rx.clone()));
     let server = tokio::spawn(listen::serve_http(listener, router(state), limits, stop_rx));
     shutdown.await;
     let _ = stop_tx.send(true);

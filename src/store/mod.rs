@@ -131,9 +131,17 @@ impl EngineError {
     }
 }
 
+/// The error and its causes: the PostgreSQL client says only "db error" and
+/// keeps the server's message as its source.
 impl fmt::Display for EngineError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
+        self.0.fmt(f)?;
+        let mut cause = self.0.source();
+        while let Some(error) = cause {
+            write!(f, ": {error}")?;
+            cause = error.source();
+        }
+        Ok(())
     }
 }
 

@@ -73,6 +73,29 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (webhook, feed_id, guid)
     );
     CREATE INDEX deliveries_pending ON deliveries (webhook, delivered_at, queued);"#,
+    // 2: workers on many machines (see `leases.rs`). A lease names a source (or
+    // `~site`, the channels and index); host slots and turns hold each origin's
+    // requests in flight and the spacing of their starts across all workers.
+    // These times are the database's clock (timestamptz): every worker reads
+    // the same one, whatever its own.
+    r#"CREATE TABLE leases (
+        name          TEXT COLLATE "C" PRIMARY KEY,
+        next_due      TIMESTAMPTZ NOT NULL DEFAULT '-infinity',
+        claimed_by    TEXT,
+        claimed_at    TIMESTAMPTZ,
+        claimed_until TIMESTAMPTZ
+    );
+    CREATE INDEX leases_due ON leases (next_due);
+    CREATE TABLE host_slots (
+        origin     TEXT COLLATE "C" NOT NULL,
+        slot       INTEGER NOT NULL,
+        busy_until TIMESTAMPTZ NOT NULL DEFAULT '-infinity',
+        PRIMARY KEY (origin, slot)
+    );
+    CREATE TABLE host_turns (
+        origin     TEXT COLLATE "C" PRIMARY KEY,
+        next_start TIMESTAMPTZ NOT NULL DEFAULT '-infinity'
+    );"#,
 ];
 
 /// Creates the version table when absent; the version is 0 until migration 1 runs.

@@ -8,6 +8,7 @@
 //! The client runs its own small runtime and blocks while it waits, so every
 //! call here runs off the caller's async runtime (see [`off_runtime`]).
 
+pub mod leases;
 mod migrations;
 
 use std::collections::HashSet;
@@ -151,14 +152,13 @@ impl PgStore {
         })
     }
 
-    /// The change counters of `source_ids` as JSON `[[id, changes], ...]`.
+    /// The change counters of `source_ids` as JSON `[[id, changes], ...]`, in
+    /// their order: one query, however many sources (a channel or the index of thousands).
     fn changes_of(client: &mut impl GenericClient, source_ids: &[&str]) -> Result<String, StoreError> {
-        let statement = client.prepare("SELECT changes FROM sources WHERE id = $1")?;
-        let mut counters = Vec::with_capacity(source_ids.len());
-        for id in source_ids {
-            let changes: Option<i64> = client.query_opt(&statement, &[id])?.map(|row| row.get(0));
-            counters.push((id, changes.unwrap_or(0)));
-        }
+        let rows = client.query("SELECT id, changes FROM sources WHERE id = ANY($1)", &[&source_ids])?;
+        let changes: std::collections::HashMap<&str, i64> = rows.iter().map(|row| (row.get(0), row.get(1))).collect();
+        let counters: Vec<(&&str, i64)> =
+            source_ids.iter().map(|id| (id, changes.get(id).copied().unwrap_or(0))).collect();
         Ok(changes_json(&counters))
     }
 }

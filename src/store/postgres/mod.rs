@@ -358,6 +358,23 @@ fn upsert(
         &[&source_id, guid],
     )?;
     let (date, revised) = (new.date.map(|time| time.text()), new.revised.map(|time| time.text()));
+    // $1 to $14, the same in the insert and the update.
+    let row: [&(dyn postgres::types::ToSql + Sync); 14] = [
+        &source_id,
+        guid,
+        &new.title,
+        &new.summary,
+        &new.content,
+        &new.date_text,
+        &new.link,
+        &date,
+        &revised,
+        &new.location,
+        &new.authors,
+        &new.categories,
+        &new.image,
+        &new.enclosures,
+    ];
     let Some(old) = old else {
         client.execute(
             "INSERT INTO items (source_id, guid, title, summary, content, date_text, link, date, revised, location,
@@ -366,26 +383,7 @@ fn upsert(
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16, $17,
                  LEAST(COALESCE($8, $15), $15),
                  CASE WHEN $18 THEN LEAST(COALESCE($8, $15), $15) ELSE $15 END)",
-            &[
-                &source_id,
-                guid,
-                &new.title,
-                &new.summary,
-                &new.content,
-                &new.date_text,
-                &new.link,
-                &date,
-                &revised,
-                &new.location,
-                &new.authors,
-                &new.categories,
-                &new.image,
-                &new.enclosures,
-                &now,
-                &position,
-                &observed.listing_hash,
-                &(announce == Announce::ByDate),
-            ],
+            &[&row[..], &[&now, &position, &observed.listing_hash, &(announce == Announce::ByDate)]].concat(),
         )?;
         return Ok(Change::New);
     };
@@ -399,24 +397,7 @@ fn upsert(
                  listing_hash = $15, updated = COALESCE($16, updated),
                  published = LEAST(COALESCE($8, first_seen), first_seen)
              WHERE source_id = $1 AND guid = $2",
-            &[
-                &source_id,
-                guid,
-                &new.title,
-                &new.summary,
-                &new.content,
-                &new.date_text,
-                &new.link,
-                &date,
-                &revised,
-                &new.location,
-                &new.authors,
-                &new.categories,
-                &new.image,
-                &new.enclosures,
-                &observed.listing_hash,
-                &bump,
-            ],
+            &[&row[..], &[&observed.listing_hash, &bump]].concat(),
         )?;
     }
     Ok(change)

@@ -80,7 +80,8 @@ fn publish(c: &mut Criterion) {
         octofeed::store::open(&config.site.store, Duration::from_secs(5), octofeed::store::Unusable::Refuse)
             .expect("store opens");
     fill(&mut *store);
-    let output = dir.path().join("public");
+    let output = octofeed::output::folder::Folder::new(dir.path().join("public"));
+    let cache_control = octofeed::publish::cache_control(None);
     let channel = &config.channels[0];
     let sources: Vec<&str> = channel.sources.iter().map(String::as_str).collect();
     let one = &config.sources[0];
@@ -92,7 +93,7 @@ fn publish(c: &mut Criterion) {
             let doc = source_doc(&config.site, one, store.items(&one.id, Some(one.max_items)).expect("items"));
             let newest = store.announced_items(&[one.id.as_str()], Some(one.max_items)).expect("items");
             let newsletter = source_newsletter_doc(&config.site, one, newest);
-            black_box(write_feed(&output, &one.id, &render_feed(&doc, &newsletter)).expect("written"))
+            black_box(write_feed(&output, &one.id, &render_feed(&doc, &newsletter), &cache_control).expect("written"))
         })
     });
     group.bench_function("channel, every stored item loaded (before)", |b| {
@@ -100,7 +101,9 @@ fn publish(c: &mut Criterion) {
             let doc = channel_doc(&config, channel, store.items_of_sources(&sources, None).expect("items"));
             let all = store.announced_items(&sources, None).expect("items");
             let newsletter = channel_newsletter_doc(&config, channel, all);
-            black_box(write_feed(&output, &channel.id, &render_feed(&doc, &newsletter)).expect("written"))
+            black_box(
+                write_feed(&output, &channel.id, &render_feed(&doc, &newsletter), &cache_control).expect("written"),
+            )
         })
     });
     group.bench_function("channel (200 sources, 100000 stored items)", |b| {
@@ -110,7 +113,9 @@ fn publish(c: &mut Criterion) {
             let newsletter =
                 channel_newsletter_doc_from(&config, channel, |limit| store.announced_items(&sources, limit))
                     .expect("items");
-            black_box(write_feed(&output, &channel.id, &render_feed(&doc, &newsletter)).expect("written"))
+            black_box(
+                write_feed(&output, &channel.id, &render_feed(&doc, &newsletter), &cache_control).expect("written"),
+            )
         })
     });
     group.finish();

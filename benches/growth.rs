@@ -135,7 +135,8 @@ fn unchanged_source(world: &World) -> Duration {
             Observed { item: stored.item, listing_hash }
         })
         .collect();
-    let output = &world.config.site.output_dir;
+    let output = octofeed::output::open(&world.config.site.output).expect("the output");
+    let cache_control = publish::cache_control(Some(source.interval));
     median(200, || {
         let stats = store.apply(&source.id, &observed, &fetch, day(0)).expect("apply");
         assert_eq!(stats.new + stats.updated, 0);
@@ -143,8 +144,8 @@ fn unchanged_source(world: &World) -> Duration {
         let doc = source_doc(&world.config.site, source, items);
         let newest = store.announced_items(&[source.id.as_str()], Some(source.max_items)).expect("items");
         let newsletter = source_newsletter_doc(&world.config.site, source, newest);
-        let written =
-            publish::write_feed(output, &source.id, &publish::render_feed(&doc, &newsletter)).expect("publish");
+        let rendered = publish::render_feed(&doc, &newsletter);
+        let written = publish::write_feed(&*output, &source.id, &rendered, &cache_control).expect("publish");
         assert_eq!(written, 0);
     })
 }

@@ -63,6 +63,12 @@ pub fn channel_refresh_every(config: &Config, channel: &Channel) -> Option<std::
     channel.sources.iter().filter_map(|id| config.source(id)).map(|source| source.interval).min()
 }
 
+/// How often the site's listings (`index.html`, `feeds.opml`) change at most:
+/// as often as the most often refreshed source.
+pub fn site_refresh_every(config: &Config) -> Option<std::time::Duration> {
+    config.sources.iter().map(|source| source.interval).min()
+}
+
 /// The feed of a channel: its sources' items, filtered by `include` and
 /// `exclude`, duplicates across sources merged, newest first, at most `channel.max_items`.
 pub fn channel_doc(config: &Config, channel: &Channel, items: Vec<StoredItem>) -> FeedDoc {

@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! config ──► fetch ──► extract ──► normalize ──► store ──► publish ──► push
-//!  (typed)   (I/O)     (pure)      (pure)       (SQLite)   (pure + atomic write)  (WebSub, webhooks)
+//!  (typed)   (I/O)     (pure)      (pure)    (SQLite or   (pure, then    (WebSub, webhooks)
+//!                                              PostgreSQL)  output: folder or S3)
 //!            refresh = one pass for one source; run = every source, then every feed
 //! ```
 //!
@@ -19,8 +20,9 @@
 //! - [`dates`]: date texts in five languages; [`identity`]: guids; [`text`]: text and HTML cleaning.
 //! - [`model`]: the news model shared by every stage; [`hygiene`]: what an item may carry (http(s) URLs,
 //!   capped texts, no bidi overrides), checked where items enter and where feeds are built.
-//! - [`store`]: the SQLite history of every item and source.
-//! - [`publish`]: RSS 2.0, Atom 1.0, JSON Feed 1.1, the newsletter feed `new.xml`, `index.html` and `feeds.opml`.
+//! - [`store`]: the history of every item and source, on SQLite or PostgreSQL; [`work`]: workers sharing one.
+//! - [`publish`]: RSS 2.0, Atom 1.0, JSON Feed 1.1, the newsletter feed `new.xml`, `index.html` and `feeds.opml`;
+//!   [`output`]: where they are written and read back from (a folder, or an S3 bucket).
 //! - [`push`]: after publishing, WebSub pings and signed webhook deliveries of new items.
 //! - [`refresh`] and [`run`]: one source's pass, and a whole run over the config.
 //! - [`serve`]: `octofeed serve`: the scheduler, and an HTTP server that serves published files from memory
@@ -45,11 +47,13 @@ pub mod ingest;
 pub mod interstitial;
 pub mod model;
 pub mod normalize;
+pub mod output;
 pub mod parse;
 pub mod publish;
 pub mod push;
 pub mod refresh;
 pub mod run;
+mod runtime;
 pub mod serve;
 pub mod store;
 pub mod text;

@@ -5,7 +5,6 @@
 //! It prints nothing: the caller shows progress and the report.
 
 use std::collections::HashSet;
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
@@ -15,13 +14,14 @@ use tokio::sync::Semaphore;
 
 use crate::config::{Config, Source};
 use crate::feeds::{
-    channel_doc_from, channel_fingerprint, channel_newsletter_doc_from, source_doc, source_fingerprint,
-    source_newsletter_doc,
+    channel_doc_from, channel_fingerprint, channel_newsletter_doc_from, site_refresh_every, source_doc,
+    source_fingerprint, source_newsletter_doc,
 };
 use crate::fetch::{FetchError, FetchSettings, Fetcher, HostLimits};
 use crate::model::FeedDoc;
+use crate::output::{Headers, Output, OutputError};
+use crate::publish;
 use crate::publish::index::FeedListing;
-use crate::publish::{self, PublishError};
 use crate::push::webhook::{self, WebhookReport};
 use crate::push::websub::{self, HubReport};
 use crate::refresh::{Refresh, RefreshContext, blocking, failure_message, refresh};
@@ -89,7 +89,7 @@ pub enum RunError {
     #[error(transparent)]
     Fetcher(#[from] FetchError),
     #[error(transparent)]
-    Publish(#[from] PublishError),
+    Publish(#[from] OutputError),
     #[error("cannot build the HTTP client for WebSub and webhooks: {0}")]
     PushClient(reqwest::Error),
     #[error("unknown source \"{0}\" (see `octofeed check` for the configured ids)")]
@@ -117,6 +117,8 @@ pub struct Runner {
     /// A second, read-only connection for `/healthz` and `/metrics`, so they
     /// never wait behind a refresh or a publish holding `store`.
     health_reader: crate::store::Shared,
+    /// Where feeds are published, and where `serve` reads them from.
+    output: Arc<dyn Output>,
     fetcher: Fetcher,
     /// WebSub pings and webhook deliveries.
     push: reqwest::Client,
@@ -144,6 +146,7 @@ impl Runner {
         Ok(Runner {
             store: Mutex::new(store),
             health_reader: Mutex::new(health_reader),
+            output: crate::output::open(&config.site.output)?,
             fetcher: Fetcher::new(fetch_settings(config))?,
             push: crate::push::client(&config.site.user_agent).map_err(RunError::PushClient)?,
             parse_slots: Semaphore::new(std::thread::available_parallelism().map_or(1, usize::from)),
@@ -175,6 +178,11 @@ impl Runner {
     /// The store, locked for a short, synchronous use.
     pub fn store(&self) -> std::sync::MutexGuard<'_, Box<dyn Store>> {
         crate::store::lock(&self.store)
+    }
+
+    /// The output the runner publishes to.
+    pub fn output(&self) -> Arc<dyn Output> {
+        Arc::clone(&self.output)
     }
 
     /// A source's stored health, read on a connection of its own.
@@ -209,7 +217,7 @@ impl Runner {
     /// Publishes the channels that changed, and the index and OPML when any
     /// feed changed since they were last written (see [`publish_site`]).
     pub fn publish_site(&self, config: &Config, now: DateTime<Utc>) -> Result<Published, RunError> {
-        blocking(|| publish_site(config, &mut **self.store(), now))
+        blocking(|| publish_site(config, &*self.output, &mut **self.store(), now))
     }
 
     async fn refresh_and_publish(
@@ -238,7 +246,7 @@ impl Runner {
             let health = blocking(|| self.store().health(&source.id))?;
             let report = source_report(source, outcome, health);
             if self.long_lived && report.status != Status::Failed {
-                match blocking(|| publish_early(config, &mut **self.store(), source, options.now)) {
+                match blocking(|| publish_early(config, &*self.output, &mut **self.store(), source, options.now)) {
                     Ok(changed) => changed_feeds.extend(changed),
                     Err(error) => {
                         publish_error.get_or_insert(error.to_string());
@@ -255,7 +263,9 @@ impl Runner {
         let failed: HashSet<&str> =
             reports.iter().filter(|report| report.status == Status::Failed).map(|report| report.id.as_str()).collect();
         let published = match site {
-            SitePart::Publish => blocking(|| publish_changed(config, &mut **self.store(), &failed, options.now)),
+            SitePart::Publish => {
+                blocking(|| publish_changed(config, &*self.output, &mut **self.store(), &failed, options.now))
+            }
             SitePart::Leave => Ok(Published::default()),
         };
         let files_written = match published {
@@ -364,20 +374,18 @@ pub struct Published {
 /// feeds that have no items yet (see [`Publication::new`]).
 pub fn publish_changed(
     config: &Config,
+    output: &dyn Output,
     store: &mut dyn Store,
     failed: &HashSet<&str>,
     now: DateTime<Utc>,
 ) -> Result<Published, RunError> {
-    let output = &config.site.output_dir;
     let mut batch = Batch::new(WRITERS, now);
     let sources = config.sources.iter().filter(|source| !failed.contains(source.id.as_str()));
-    batch.add_sources(config, store, sources)?;
-    add_changed_channels(config, store, &mut batch)?;
+    batch.add_sources(config, output, store, sources)?;
+    add_changed_channels(config, output, store, &mut batch)?;
     batch.flush(output, store)?;
-    let index = output.join(publish::INDEX_FILE);
-    let opml = output.join(publish::OPML_FILE);
-    if batch.any || !index.exists() || !opml.exists() {
-        batch.written += write_index_and_opml(config, store)?;
+    if batch.any || site_files_missing(output)? {
+        batch.written += write_index_and_opml(config, output, store)?;
     }
     Ok(Published { files: batch.written, feeds: batch.changed })
 }
@@ -389,16 +397,19 @@ const INDEX_RECORD: &str = "~index";
 /// for all: the channels that changed, then the index and OPML when any feed
 /// changed since they were last written (the store's change counters say so,
 /// whichever worker refreshed the sources) or they are missing.
-pub fn publish_site(config: &Config, store: &mut dyn Store, now: DateTime<Utc>) -> Result<Published, RunError> {
-    let output = &config.site.output_dir;
+pub fn publish_site(
+    config: &Config,
+    output: &dyn Output,
+    store: &mut dyn Store,
+    now: DateTime<Utc>,
+) -> Result<Published, RunError> {
     let mut batch = Batch::new(WRITERS, now);
-    add_changed_channels(config, store, &mut batch)?;
+    add_changed_channels(config, output, store, &mut batch)?;
     batch.flush(output, store)?;
     let all: Vec<&str> = config.sources.iter().map(|source| source.id.as_str()).collect();
     let fingerprint = index_fingerprint(config);
-    let missing = !output.join(publish::INDEX_FILE).exists() || !output.join(publish::OPML_FILE).exists();
-    if batch.any || missing || store.needs_publish(INDEX_RECORD, &fingerprint, &all)? {
-        batch.written += write_index_and_opml(config, store)?;
+    if batch.any || site_files_missing(output)? || store.needs_publish(INDEX_RECORD, &fingerprint, &all)? {
+        batch.written += write_index_and_opml(config, output, store)?;
         store.mark_published(INDEX_RECORD, &fingerprint, &all)?;
     }
     Ok(Published { files: batch.written, feeds: batch.changed })
@@ -413,8 +424,12 @@ fn index_fingerprint(config: &Config) -> String {
 }
 
 /// Adds to `batch` every channel whose sources or settings changed (or whose files are missing).
-fn add_changed_channels(config: &Config, store: &mut dyn Store, batch: &mut Batch) -> Result<(), RunError> {
-    let output = &config.site.output_dir;
+fn add_changed_channels(
+    config: &Config,
+    output: &dyn Output,
+    store: &mut dyn Store,
+    batch: &mut Batch,
+) -> Result<(), RunError> {
     for channel in &config.channels {
         let fingerprint = channel_fingerprint(config, channel);
         if needs_publish(store, output, &channel.id, &fingerprint, &channel.sources)? {
@@ -435,29 +450,29 @@ fn add_changed_channels(config: &Config, store: &mut dyn Store, batch: &mut Batc
 /// ids of the feeds it rewrote.
 fn publish_early(
     config: &Config,
+    output: &dyn Output,
     store: &mut dyn Store,
     source: &Source,
     now: DateTime<Utc>,
 ) -> Result<Vec<String>, RunError> {
     let mut batch = Batch::new(1, now);
-    batch.add_sources(config, store, std::iter::once(source))?;
-    batch.flush(&config.site.output_dir, store)?;
-    let output = &config.site.output_dir;
-    if !output.join(publish::INDEX_FILE).exists() || !output.join(publish::OPML_FILE).exists() {
-        write_index_and_opml(config, store)?;
+    batch.add_sources(config, output, store, std::iter::once(source))?;
+    batch.flush(output, store)?;
+    if site_files_missing(output)? {
+        write_index_and_opml(config, output, store)?;
     }
     Ok(batch.changed)
 }
 
 fn needs_publish(
     store: &dyn Store,
-    output: &Path,
+    output: &dyn Output,
     id: &str,
     fingerprint: &str,
     sources: &[String],
 ) -> Result<bool, RunError> {
     let sources: Vec<&str> = sources.iter().map(String::as_str).collect();
-    Ok(store.needs_publish(id, fingerprint, &sources)? || !feed_files_exist(output, id))
+    Ok(store.needs_publish(id, fingerprint, &sources)? || !feed_files_exist(output, id)?)
 }
 
 /// Feeds written at once, each on its own thread: a big run spends most of its
@@ -469,6 +484,8 @@ struct Publication {
     id: String,
     fingerprint: String,
     sources: Vec<String>,
+    /// What its files are uploaded with, where the output keeps headers.
+    cache_control: String,
     rendered: publish::Rendered,
 }
 
@@ -488,7 +505,13 @@ impl Publication {
                 doc.meta.updated = now;
             }
         }
-        Publication { id: doc.meta.id.clone(), fingerprint, sources, rendered: publish::render_feed(&doc, &newsletter) }
+        Publication {
+            id: doc.meta.id.clone(),
+            fingerprint,
+            sources,
+            cache_control: publish::cache_control(doc.meta.refresh_every),
+            rendered: publish::render_feed(&doc, &newsletter),
+        }
     }
 }
 
@@ -513,10 +536,10 @@ impl Batch {
     fn add_sources<'c>(
         &mut self,
         config: &Config,
+        output: &dyn Output,
         store: &mut dyn Store,
         sources: impl Iterator<Item = &'c Source>,
     ) -> Result<(), RunError> {
-        let output = &config.site.output_dir;
         for source in sources {
             let fingerprint = source_fingerprint(&config.site, source);
             let ids = vec![source.id.clone()];
@@ -530,18 +553,18 @@ impl Batch {
         Ok(())
     }
 
-    fn add(&mut self, output: &Path, store: &mut dyn Store, publication: Publication) -> Result<(), RunError> {
+    fn add(&mut self, output: &dyn Output, store: &mut dyn Store, publication: Publication) -> Result<(), RunError> {
         self.pending.push(publication);
         if self.pending.len() >= WRITERS { self.flush(output, store) } else { Ok(()) }
     }
 
     /// Writes every pending feed in parallel, then records them as published.
-    fn flush(&mut self, output: &Path, store: &mut dyn Store) -> Result<(), RunError> {
-        let results: Vec<Result<usize, PublishError>> = std::thread::scope(|scope| {
+    fn flush(&mut self, output: &dyn Output, store: &mut dyn Store) -> Result<(), RunError> {
+        let results: Vec<Result<usize, OutputError>> = std::thread::scope(|scope| {
             let threads: Vec<_> = self
                 .pending
                 .iter()
-                .map(|feed| scope.spawn(|| publish::write_feed(output, &feed.id, &feed.rendered)))
+                .map(|feed| scope.spawn(|| publish::write_feed(output, &feed.id, &feed.rendered, &feed.cache_control)))
                 .collect();
             threads
                 .into_iter()
@@ -562,18 +585,29 @@ impl Batch {
     }
 }
 
-fn feed_files_exist(output: &Path, id: &str) -> bool {
-    publish::FEED_FORMATS.iter().all(|format| output.join(id).join(format.file).exists())
+/// Whether every file of feed `id` is in the output (one listing of its folder).
+fn feed_files_exist(output: &dyn Output, id: &str) -> Result<bool, OutputError> {
+    let names = output.list(&format!("{id}/"))?;
+    Ok(publish::FEED_FORMATS.iter().all(|format| names.iter().any(|name| name == &format!("{id}/{}", format.file))))
+}
+
+/// Whether `index.html` or `feeds.opml` is not in the output yet.
+fn site_files_missing(output: &dyn Output) -> Result<bool, OutputError> {
+    for site_file in &publish::SITE_FILES {
+        if output.stamp(site_file.file)?.is_none() {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// How many newest items `index.html` shows per feed.
 const INDEX_ITEMS: usize = 10;
 
-fn write_index_and_opml(config: &Config, store: &dyn Store) -> Result<usize, RunError> {
-    let output = &config.site.output_dir;
+fn write_index_and_opml(config: &Config, output: &dyn Output, store: &dyn Store) -> Result<usize, RunError> {
     let mut docs: Vec<(FeedDoc, bool)> = Vec::new();
     for source in &config.sources {
-        if feed_files_exist(output, &source.id) {
+        if feed_files_exist(output, &source.id)? {
             docs.push((source_doc(&config.site, source, store.items(&source.id, Some(INDEX_ITEMS))?), false));
         }
     }
@@ -585,10 +619,15 @@ fn write_index_and_opml(config: &Config, store: &dyn Store) -> Result<usize, Run
     }
     let listings: Vec<FeedListing> =
         docs.iter().map(|(doc, is_channel)| FeedListing { doc, is_channel: *is_channel }).collect();
+    let [index, opml] = &publish::SITE_FILES;
+    let cache_control = publish::cache_control(site_refresh_every(config));
     let mut written = 0;
-    let index = publish::index::render(&config.site.title, &listings);
-    written += usize::from(publish::write_file_if_changed(&output.join(publish::INDEX_FILE), index.as_bytes())?);
-    let opml = publish::opml::render(&config.site.title, &listings);
-    written += usize::from(publish::write_file_if_changed(&output.join(publish::OPML_FILE), opml.as_bytes())?);
+    for (site_file, bytes) in [
+        (index, publish::index::render(&config.site.title, &listings)),
+        (opml, publish::opml::render(&config.site.title, &listings)),
+    ] {
+        let headers = Headers { content_type: site_file.content_type, cache_control: &cache_control };
+        written += usize::from(output.write_if_changed(site_file.file, bytes.as_bytes(), headers)?);
+    }
     Ok(written)
 }

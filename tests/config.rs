@@ -67,7 +67,8 @@ fn a_good_config_becomes_typed_values_with_defaults_applied() {
     assert_eq!(saved.title, "saved", "title defaults to the id");
     assert!(matches!(config.source("feed-in").unwrap().kind, SourceKind::Feed));
     assert_eq!(config.site.store.file(), Some(Path::new("/etc/octofeed/data/octofeed.db")));
-    assert_eq!(config.site.output_dir, Path::new("/etc/octofeed/public"));
+    let public = octofeed::output::OutputLocation::Folder("/etc/octofeed/public".into());
+    assert_eq!(config.site.output, public);
     assert_eq!(config.site.base_url.as_ref().unwrap().as_str(), "https://feeds.example.org/news/");
     let channel = &config.channels[0];
     assert_eq!(channel.max_items, 100);
@@ -303,5 +304,38 @@ fn a_store_is_a_path_or_a_postgres_url_and_any_other_url_is_refused() {
             errors.contains("test.toml:3:") && errors.contains("stores are not supported"),
             "{unsupported}: {errors}"
         );
+    }
+}
+
+#[test]
+fn an_output_is_a_folder_or_an_s3_bucket_with_its_settings() {
+    use octofeed::output::OutputLocation;
+    let with_site = |lines: &str| {
+        parse(&format!(
+            "[site]\ntitle = \"T\"\n{lines}\n[[source]]\nid = \"a\"\nurl = \"https://example.org/\"\nkind = \"feed\"\n"
+        ))
+    };
+    let config = with_site("output_dir = \"www\"").expect("a folder");
+    assert_eq!(config.site.output, OutputLocation::Folder("/etc/octofeed/www".into()));
+
+    let s3 = "output = \"s3://octofeed-feeds/coe/\"\n[site.s3]\nendpoint = \"http://127.0.0.1:9000\"\nregion = \"eu-west-3\"";
+    let config = with_site(s3).expect("a bucket");
+    let OutputLocation::S3(location) = &config.site.output else { panic!("{:?}", config.site.output) };
+    assert_eq!((location.bucket.as_str(), location.prefix.as_str()), ("octofeed-feeds", "coe"));
+    assert_eq!(location.endpoint.as_ref().map(url::Url::as_str), Some("http://127.0.0.1:9000/"));
+    assert_eq!(location.region.as_deref(), Some("eu-west-3"));
+    let config = with_site("output = \"s3://octofeed-feeds\"").expect("a bucket's root, AWS's endpoint");
+    assert!(matches!(&config.site.output, OutputLocation::S3(location) if location.endpoint.is_none()));
+
+    for (lines, says) in [
+        ("output = \"gs://octofeed-feeds\"", "test.toml:3:"),
+        ("output = \"s3://Bad_Bucket\"", "not a bucket name"),
+        ("output = \"s3://octofeed-feeds\"\noutput_dir = \"www\"", "not both"),
+        ("[site.s3]\nregion = \"eu-west-3\"", "needs `site.output"),
+        ("output = \"s3://octofeed-feeds\"\n[site.s3]\nendpoint = \"localhost:9000\"", "site.s3.endpoint"),
+        ("output = \"s3://octofeed-feeds\"\n[site.s3]\nbucket = \"x\"", "bucket"),
+    ] {
+        let errors = with_site(lines).expect_err(lines).join("\n");
+        assert!(errors.contains(says), "{lines}: {errors}");
     }
 }

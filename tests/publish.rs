@@ -184,11 +184,11 @@ fn a_changed_file_is_replaced_by_rename_not_rewritten_in_place() {
     use std::os::unix::fs::MetadataExt;
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("feed/rss.xml");
-    assert!(octofeed::publish::write_file_if_changed(&path, b"first").expect("write"));
+    assert!(octofeed::output::folder::write_file_if_changed(&path, b"first").expect("write"));
     let inode = std::fs::metadata(&path).expect("metadata").ino();
-    assert!(!octofeed::publish::write_file_if_changed(&path, b"first").expect("write"), "same bytes: no write");
+    assert!(!octofeed::output::folder::write_file_if_changed(&path, b"first").expect("write"), "same bytes: no write");
     assert_eq!(std::fs::metadata(&path).expect("metadata").ino(), inode);
-    assert!(octofeed::publish::write_file_if_changed(&path, b"second").expect("write"));
+    assert!(octofeed::output::folder::write_file_if_changed(&path, b"second").expect("write"));
     assert_ne!(std::fs::metadata(&path).expect("metadata").ino(), inode, "a new file renamed over the old one");
     assert_eq!(std::fs::read(&path).expect("read"), b"second");
     assert_eq!(files_under(dir.path()), [PathBuf::from("feed/rss.xml")], "no temp file left");

@@ -54,7 +54,8 @@ pub struct Site {
     pub title: String,
     /// Where the output folder is served; self links are built on it.
     pub base_url: Option<Url>,
-    pub output_dir: PathBuf,
+    /// Where feeds are published: `output_dir`, or the bucket of `output = "s3://..."`.
+    pub output: crate::output::OutputLocation,
     /// The SQLite file or the PostgreSQL database.
     pub store: crate::store::Location,
     pub user_agent: String,
@@ -502,7 +503,7 @@ fn read_site(mut table: Table, folder: &Path, diag: &mut Diagnostics) -> Option<
         }
         Some(url)
     });
-    let output_dir = table.string("output_dir", diag).map_or_else(|| "public".into(), |s| s.into_inner());
+    let output = read_output(&mut table, folder, diag);
     let store = match table.string("store", diag) {
         None => Some(crate::store::Location::File(folder.join("data/octofeed.db"))),
         Some(text) => crate::store::Location::parse(text.get_ref(), folder)
@@ -547,7 +548,7 @@ fn read_site(mut table: Table, folder: &Path, diag: &mut Diagnostics) -> Option<
     Some(Site {
         title: title?.into_inner(),
         base_url,
-        output_dir: folder.join(output_dir),
+        output: output?,
         store: store?,
         user_agent: user_agent.unwrap_or_else(crate::fetch::default_user_agent),
         concurrency,
@@ -561,6 +562,45 @@ fn read_site(mut table: Table, folder: &Path, diag: &mut Diagnostics) -> Option<
         websub_hub,
         browser,
     })
+}
+
+/// `output_dir` (a folder, default `public`), or `output = "s3://BUCKET/PREFIX"`
+/// with its `[site.s3]` table.
+fn read_output(table: &mut Table, folder: &Path, diag: &mut Diagnostics) -> Option<crate::output::OutputLocation> {
+    use crate::output::{OutputLocation, s3::S3Location};
+    let output_dir = table.string("output_dir", diag);
+    let output = table.string("output", diag);
+    let s3 = table.table("s3", diag);
+    let location = match (output, &output_dir) {
+        (Some(output), Some(_)) => {
+            diag.error(output.span(), "set `site.output` or `site.output_dir`, not both");
+            None
+        }
+        (Some(output), None) => match S3Location::parse(output.get_ref()) {
+            Ok(location) => Some(OutputLocation::S3(location)),
+            Err(why) => {
+                diag.error(output.span(), format!("`site.output` must be an s3://BUCKET/PREFIX address: {why}"));
+                None
+            }
+        },
+        (None, dir) => {
+            let dir = dir.as_ref().map_or("public", |dir| dir.get_ref().as_str());
+            Some(OutputLocation::Folder(folder.join(dir)))
+        }
+    };
+    let Some(mut s3) = s3 else { return location };
+    let endpoint = s3.string("endpoint", diag).and_then(|text| http_url(&text, "site.s3.endpoint", diag));
+    let region = s3.string("region", diag).map(Spanned::into_inner);
+    let table_span = s3.span();
+    s3.finish(diag);
+    match location {
+        Some(OutputLocation::S3(location)) => Some(OutputLocation::S3(S3Location { endpoint, region, ..location })),
+        Some(OutputLocation::Folder(_)) => {
+            diag.error(table_span, "`[site.s3]` needs `site.output = \"s3://BUCKET/PREFIX\"`");
+            None
+        }
+        None => None,
+    }
 }
 
 fn read_settings(table: &mut Table, diag: &mut Diagnostics) -> SourceSettings {

@@ -1,9 +1,10 @@
 //! Publish stage: renders a [`FeedDoc`] as RSS 2.0, Atom 1.0 and JSON Feed 1.1
-//! (plus `index.html` and `feeds.opml`) and writes files atomically.
+//! (plus `index.html` and `feeds.opml`), and holds the one table of what files
+//! a feed has and how each is served ([`FEED_FORMATS`], [`SITE_FILES`]).
 //!
 //! The renderers are pure: the same document gives the same bytes, nothing reads
 //! the clock. They render entries in the order given; choosing and sorting them
-//! is the caller's job. Only [`write_feed`] and [`write_file_if_changed`] touch the disk.
+//! is the caller's job. Only [`write_feed`] writes, through an [`Output`].
 
 pub mod atom;
 pub mod index;
@@ -12,18 +13,14 @@ pub mod opml;
 pub mod rss;
 
 use std::borrow::Cow;
-use std::fs;
+use std::time::Duration;
 
+use crate::model::{FeedDoc, Item};
+use crate::output::{Headers, Output, OutputError};
 use crate::text::{is_xml_char, truncate_words};
-use std::io::{self, Write};
-use std::path::{Path, PathBuf};
-
 use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
 use ego_tree::iter::Edge;
 use scraper::{Html, Node};
-use thiserror::Error;
-
-use crate::model::{FeedDoc, Item};
 
 /// File name of a feed's RSS 2.0 document inside its folder.
 pub const RSS_FILE: &str = "rss.xml";
@@ -71,9 +68,27 @@ pub const FEED_FORMATS: [FeedFormat; 4] = [
     },
 ];
 
-/// The site-wide files and their media types.
-pub const SITE_FILES: [(&str, &str); 2] =
-    [(INDEX_FILE, "text/html; charset=utf-8"), (OPML_FILE, "text/x-opml; charset=utf-8")];
+/// A file at the top of the output: its name and the media type it is served with.
+pub struct SiteFile {
+    pub file: &'static str,
+    pub content_type: &'static str,
+}
+
+/// The site-wide files: [`INDEX_FILE`] first, then [`OPML_FILE`].
+pub const SITE_FILES: [SiteFile; 2] = [
+    SiteFile { file: INDEX_FILE, content_type: "text/html; charset=utf-8" },
+    SiteFile { file: OPML_FILE, content_type: "text/x-opml; charset=utf-8" },
+];
+
+/// `max-age` when no source says how often it is refreshed.
+const DEFAULT_MAX_AGE: u64 = 300;
+
+/// The `Cache-Control` a feed is served and uploaded with: cacheable for as
+/// long as it goes without a refresh (what its RSS `<ttl>` says).
+pub fn cache_control(refresh_every: Option<Duration>) -> String {
+    let seconds = refresh_every.map_or(DEFAULT_MAX_AGE, |every| every.as_secs());
+    format!("public, max-age={seconds}")
+}
 
 /// The name the generator elements of every format give.
 const GENERATOR: &str = "octofeed";
@@ -90,13 +105,24 @@ pub struct Rendered {
     pub newsletter: String,
 }
 
-/// A failed write, naming the path it was about.
-#[derive(Debug, Error)]
-pub enum PublishError {
-    #[error("cannot create folder {path}: {source}; check the output_dir permissions")]
-    CreateDir { path: PathBuf, source: io::Error },
-    #[error("cannot write {path}: {source}; check the output_dir permissions and free space")]
-    Write { path: PathBuf, source: io::Error },
+/// Writes `<id>/{rss.xml,atom.xml,feed.json,new.xml}` to `output`, each only
+/// when its bytes differ from what is there (so unchanged output keeps its
+/// modification time), each replaced whole. Returns how many were (re)written.
+pub fn write_feed(
+    output: &dyn Output,
+    id: &str,
+    rendered: &Rendered,
+    cache_control: &str,
+) -> Result<usize, OutputError> {
+    let mut written = 0;
+    for format in &FEED_FORMATS {
+        let headers = Headers { content_type: format.content_type, cache_control };
+        let name = format!("{id}/{}", format.file);
+        if output.write_if_changed(&name, (format.text)(rendered).as_bytes(), headers)? {
+            written += 1;
+        }
+    }
+    Ok(written)
 }
 
 /// Renders one feed in RSS 2.0, Atom 1.0 and JSON Feed 1.1, and its newsletter
@@ -108,78 +134,6 @@ pub fn render_feed(doc: &FeedDoc, newsletter: &FeedDoc) -> Rendered {
         json: json::render(doc),
         newsletter: rss::render_as(newsletter, NEWSLETTER_FILE),
     }
-}
-
-/// Writes `<output_dir>/<id>/{rss.xml,atom.xml,feed.json,new.xml}`; each file only when its
-/// bytes differ from what is there (so unchanged output keeps its mtime); atomically
-/// (temp file in the same folder + rename, fsync'd), so a reader never sees a
-/// half-written file. Returns how many files were (re)written.
-pub fn write_feed(output_dir: &Path, id: &str, rendered: &Rendered) -> Result<usize, PublishError> {
-    let folder = output_dir.join(id);
-    let mut written = 0;
-    for format in &FEED_FORMATS {
-        if write_file_if_changed(&folder.join(format.file), (format.text)(rendered).as_bytes())? {
-            written += 1;
-        }
-    }
-    Ok(written)
-}
-
-/// Prefix and suffix of the temp files [`write_file_if_changed`] renames into place.
-const TEMP_PREFIX: &str = ".octofeed-";
-const TEMP_SUFFIX: &str = ".tmp";
-
-/// Removes temp files a killed run left in `folder`. Only one run writes a
-/// store's output at a time (the store lock), so any such file is stale.
-/// Best effort: a file that cannot be removed only wastes space.
-fn remove_stale_temp_files(folder: &Path) {
-    let Ok(entries) = fs::read_dir(folder) else { return };
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        if name.starts_with(TEMP_PREFIX) && name.ends_with(TEMP_SUFFIX) {
-            let _ = fs::remove_file(entry.path());
-        }
-    }
-}
-
-/// Replaces `path` with `bytes` unless it already holds exactly those bytes.
-///
-/// The bytes go to a hidden temp file in the same folder, are fsync'd, then renamed
-/// over `path` and the folder is fsync'd, so readers see the old file or the new
-/// one, never a mix. Creates missing folders. Returns whether the file was written.
-pub fn write_file_if_changed(path: &Path, bytes: &[u8]) -> Result<bool, PublishError> {
-    if fs::read(path).is_ok_and(|existing| existing == bytes) {
-        return Ok(false);
-    }
-    let folder = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    };
-    fs::create_dir_all(folder).map_err(|source| PublishError::CreateDir { path: folder.to_path_buf(), source })?;
-    remove_stale_temp_files(folder);
-    replace_atomically(folder, path, bytes)
-        .map_err(|source| PublishError::Write { path: path.to_path_buf(), source })?;
-    Ok(true)
-}
-
-/// Temp file + fsync + rename + folder fsync. The temp file is removed on failure.
-fn replace_atomically(folder: &Path, path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(TEMP_PREFIX).suffix(TEMP_SUFFIX);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        // Published files are meant to be served: readable by all (umask still applies).
-        builder.permissions(fs::Permissions::from_mode(0o644));
-    }
-    let mut temp = builder.tempfile_in(folder)?;
-    temp.write_all(bytes)?;
-    temp.as_file().sync_all()?;
-    temp.persist(path).map_err(|error| error.error)?;
-    #[cfg(unix)]
-    fs::File::open(folder)?.sync_all()?;
-    Ok(())
 }
 
 /// `text` without the characters XML 1.0 forbids: C0 controls other than tab,
@@ -272,9 +226,7 @@ fn media_type(mime: &str) -> &str {
 #[cfg(test)]
 pub(crate) mod tests {
 
-    //! Shared fixtures for the renderers' tests, and tests of the writer and helpers.
-
-    use std::time::{Duration, SystemTime};
+    //! Shared fixtures for the renderers' tests, and tests of the feed writer and helpers.
 
     use chrono::{TimeZone, Utc};
 
@@ -476,79 +428,27 @@ pub(crate) mod tests {
         assert_eq!(render_feed(&doc, &doc), render_feed(&doc.clone(), &doc.clone()));
     }
 
-    fn entries_in(folder: &Path) -> Vec<String> {
-        let mut names: Vec<String> = fs::read_dir(folder)
-            .unwrap()
-            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        names
-    }
-
-    #[test]
-    fn unchanged_bytes_are_not_rewritten() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("deep/er/index.html");
-        assert!(write_file_if_changed(&path, b"one").unwrap());
-        let old = SystemTime::now() - Duration::from_secs(3600);
-        fs::File::options().write(true).open(&path).unwrap().set_modified(old).unwrap();
-
-        assert!(!write_file_if_changed(&path, b"one").unwrap());
-        assert_eq!(fs::metadata(&path).unwrap().modified().unwrap(), old);
-
-        assert!(write_file_if_changed(&path, b"two").unwrap());
-        assert_eq!(fs::read(&path).unwrap(), b"two");
-        assert_ne!(fs::metadata(&path).unwrap().modified().unwrap(), old);
-        assert_eq!(entries_in(path.parent().unwrap()), ["index.html"]);
-    }
-
-    #[cfg(unix)]
-    #[test]
-    fn written_files_are_readable_by_others() {
-        use std::os::unix::fs::PermissionsExt;
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("feeds.opml");
-        write_file_if_changed(&path, b"<opml/>").unwrap();
-        let mode = fs::metadata(&path).unwrap().permissions().mode();
-        assert_eq!(mode & 0o044, 0o044, "mode {mode:o}");
-    }
-
     #[test]
     fn write_feed_writes_four_files_then_nothing() {
         let dir = tempfile::tempdir().unwrap();
+        let output = crate::output::folder::Folder::new(dir.path().to_path_buf());
         let doc = sample_doc(Some(BASE_URL));
         let rendered = render_feed(&doc, &doc);
-        assert_eq!(write_feed(dir.path(), "octopus", &rendered).unwrap(), 4);
-        assert_eq!(write_feed(dir.path(), "octopus", &rendered).unwrap(), 0);
-        let folder = dir.path().join("octopus");
-        assert_eq!(entries_in(&folder), ["atom.xml", "feed.json", "new.xml", "rss.xml"]);
-        assert_eq!(fs::read_to_string(folder.join(RSS_FILE)).unwrap(), rendered.rss);
+        let cache = cache_control(None);
+        assert_eq!(write_feed(&output, "octopus", &rendered, &cache).unwrap(), 4);
+        assert_eq!(write_feed(&output, "octopus", &rendered, &cache).unwrap(), 0);
+        let names = output.list("octopus/").unwrap();
+        assert_eq!(names, ["octopus/atom.xml", "octopus/feed.json", "octopus/new.xml", "octopus/rss.xml"]);
+        assert_eq!(output.read("octopus/rss.xml").unwrap().unwrap().bytes, rendered.rss.as_bytes());
 
         let mut changed = rendered.clone();
         changed.json.push(' ');
-        assert_eq!(write_feed(dir.path(), "octopus", &changed).unwrap(), 1);
+        assert_eq!(write_feed(&output, "octopus", &changed, &cache).unwrap(), 1);
     }
 
     #[test]
-    fn a_failed_write_names_the_path_and_leaves_no_temp_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("taken");
-        // A non-empty folder where the file should go: the rename must fail.
-        fs::create_dir_all(path.join("x")).unwrap();
-        let error = write_file_if_changed(&path, b"bytes").unwrap_err();
-        assert!(error.to_string().contains("taken"), "{error}");
-        assert_eq!(entries_in(dir.path()), ["taken"]);
-    }
-
-    #[test]
-    fn a_write_removes_temp_files_a_killed_run_left_behind() {
-        let dir = tempfile::tempdir().unwrap();
-        let stale = dir.path().join(".octofeed-Ab12Cd.tmp");
-        std::fs::write(&stale, b"half a feed").unwrap();
-        let other = dir.path().join("notes.tmp");
-        std::fs::write(&other, b"not ours").unwrap();
-        assert!(super::write_file_if_changed(&dir.path().join("rss.xml"), b"<rss/>").unwrap());
-        assert!(!stale.exists(), "the stale temp file is gone");
-        assert!(other.exists(), "files that are not ours stay");
+    fn feeds_are_cacheable_until_their_next_refresh() {
+        assert_eq!(cache_control(Some(std::time::Duration::from_secs(6 * 3600))), "public, max-age=21600");
+        assert_eq!(cache_control(None), "public, max-age=300");
     }
 }

@@ -2,16 +2,18 @@
 //! strong ETags (one per encoding) and its modification time, computed once per
 //! publication rather than once per request.
 //!
-//! An entry is checked against the file's size and modification time on every
-//! request (one `stat`), so a file rewritten by this process's scheduler or by an
-//! `octofeed run` beside it is picked up at once. It reads only the paths the
-//! routes hand it; which paths exist is the routes' business.
+//! An entry is checked against the output's [`Stamp`] of the file before it is
+//! used again (one `stat` for a folder; for a bucket, one `HEAD` at most every
+//! [`Output::recheck_after`]), so a file rewritten by this process's scheduler,
+//! an `octofeed run` beside it or a worker elsewhere is picked up. When the
+//! output cannot be asked (a bucket that does not answer), the copy in memory
+//! is served. It reads only the names the routes hand it; which names exist
+//! is the routes' business.
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
 use axum::body::Bytes;
 use axum::http::HeaderValue;
@@ -20,6 +22,7 @@ use flate2::write::GzEncoder;
 use sha2::{Digest, Sha256};
 
 use crate::identity::hex;
+use crate::output::{Object, Output, Stamp};
 
 /// One published file as it is served, its headers ready to send.
 #[derive(Debug)]
@@ -34,43 +37,71 @@ pub struct ServedFile {
     pub modified: SystemTime,
     /// `modified` as an HTTP date.
     pub last_modified: HeaderValue,
-    /// What the file was read as: its length and modification time.
-    stamp: (u64, SystemTime),
+    /// The output's stamp of the bytes held.
+    stamp: Stamp,
 }
 
-/// The files under the output folder, loaded on first request and reloaded when they change.
+/// A file held in memory, and when its stamp was last compared with the output's.
+struct Cached {
+    file: Arc<ServedFile>,
+    checked: Instant,
+}
+
+/// The files of the output, loaded on first request and reloaded when they change.
 pub struct PublishedFiles {
-    root: PathBuf,
-    cache: RwLock<HashMap<String, Arc<ServedFile>>>,
+    output: Arc<dyn Output>,
+    cache: RwLock<HashMap<String, Cached>>,
 }
 
 impl PublishedFiles {
-    pub fn new(root: PathBuf) -> PublishedFiles {
-        PublishedFiles { root, cache: RwLock::default() }
+    pub fn new(output: Arc<dyn Output>) -> PublishedFiles {
+        PublishedFiles { output, cache: RwLock::default() }
     }
 
-    /// The file at `relative` (a path the routes allow), as published now; `None` when it is not there.
-    pub fn get(&self, relative: &str) -> Option<Arc<ServedFile>> {
-        let path = self.root.join(relative);
-        let metadata = std::fs::metadata(&path).ok()?;
-        let stamp = (metadata.len(), metadata.modified().unwrap_or(SystemTime::UNIX_EPOCH));
-        if let Some(cached) = self.read_cache().get(relative).filter(|cached| cached.stamp == stamp) {
-            return Some(Arc::clone(cached));
+    /// The file named `name` (one the routes allow), as published now; `None` when it is not there.
+    pub fn get(&self, name: &str) -> Option<Arc<ServedFile>> {
+        let held = self.read_cache().get(name).map(|cached| (Arc::clone(&cached.file), cached.checked));
+        if let Some((file, checked)) = &held
+            && checked.elapsed() < self.output.recheck_after()
+        {
+            return Some(Arc::clone(file));
         }
-        let bytes = std::fs::read(&path).ok()?;
-        let file = Arc::new(ServedFile::new(bytes, stamp));
-        let mut cache = self.cache.write().unwrap_or_else(|poisoned| poisoned.into_inner());
-        cache.insert(relative.to_owned(), Arc::clone(&file));
-        Some(file)
+        let stamp = match self.output.stamp(name) {
+            Ok(stamp) => stamp?,
+            Err(error) => {
+                tracing::warn!("serving the copy in memory of {name}: {error}");
+                return held.map(|(file, _)| file);
+            }
+        };
+        if let Some((file, _)) = held.filter(|(file, _)| file.stamp == stamp) {
+            self.remember(name, Arc::clone(&file));
+            return Some(file);
+        }
+        match self.output.read(name) {
+            Ok(object) => {
+                let file = Arc::new(ServedFile::new(object?));
+                self.remember(name, Arc::clone(&file));
+                Some(file)
+            }
+            Err(error) => {
+                tracing::warn!("serving the copy in memory of {name}: {error}");
+                self.read_cache().get(name).map(|cached| Arc::clone(&cached.file))
+            }
+        }
     }
 
-    fn read_cache(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, Arc<ServedFile>>> {
+    fn remember(&self, name: &str, file: Arc<ServedFile>) {
+        let mut cache = self.cache.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        cache.insert(name.to_owned(), Cached { file, checked: Instant::now() });
+    }
+
+    fn read_cache(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, Cached>> {
         self.cache.read().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
 impl ServedFile {
-    fn new(bytes: Vec<u8>, stamp: (u64, SystemTime)) -> ServedFile {
+    fn new(Object { bytes, stamp }: Object) -> ServedFile {
         let tag = hex(&Sha256::digest(&bytes))[..20].to_owned();
         let gzip = gzip(&bytes).filter(|compressed| compressed.len() < bytes.len()).map(Bytes::from);
         let header = |text: String| HeaderValue::from_str(&text).expect("hex digits and a date are header-safe");
@@ -79,8 +110,8 @@ impl ServedFile {
             gzip,
             etag: header(format!("\"{tag}\"")),
             etag_gzip: header(format!("\"{tag}-gz\"")),
-            modified: stamp.1,
-            last_modified: header(httpdate::fmt_http_date(stamp.1)),
+            modified: stamp.modified,
+            last_modified: header(httpdate::fmt_http_date(stamp.modified)),
             stamp,
         }
     }
@@ -99,7 +130,8 @@ mod tests {
     #[test]
     fn a_file_is_loaded_once_and_reloaded_when_it_changes() {
         let dir = tempfile::tempdir().unwrap();
-        let files = PublishedFiles::new(dir.path().to_path_buf());
+        let output = crate::output::folder::Folder::new(dir.path().to_path_buf());
+        let files = PublishedFiles::new(Arc::new(output));
         assert!(files.get("index.html").is_none());
         std::fs::write(dir.path().join("index.html"), "<p>one</p>".repeat(100)).unwrap();
         let first = files.get("index.html").unwrap();

@@ -45,9 +45,9 @@ pub struct ServeState {
 }
 
 impl ServeState {
-    /// The state of a server over `config`'s output folder.
+    /// The state of a server over the runner's output.
     pub fn new(config: Config, runner: Arc<Runner>) -> ServeState {
-        let files = Arc::new(PublishedFiles::new(config.site.output_dir.clone()));
+        let files = Arc::new(PublishedFiles::new(runner.output()));
         let paths = Arc::new(routes::published_paths(&config));
         ServeState { config: Arc::new(config), runner, files, paths, worker: None }
     }
@@ -137,7 +137,7 @@ pub async fn serve_command(config: Config, listen: &str) -> u8 {
         }
     };
     let address = listener.local_addr().map_or_else(|_| listen.to_string(), |address| address.to_string());
-    eprintln!("serving {} on http://{address}/", state.config.site.output_dir.display());
+    eprintln!("serving {} on http://{address}/", state.config.site.output);
     match serve_with(listener, state, Limits::for_this_process(), shutdown).await {
         Ok(()) => crate::commands::OK,
         Err(error) => {

@@ -18,7 +18,7 @@ use axum::routing::get;
 use super::ServeState;
 use super::files::ServedFile;
 use crate::config::Config;
-use crate::feeds::channel_refresh_every;
+use crate::feeds::{channel_refresh_every, site_refresh_every};
 use crate::publish;
 
 /// The HTTP routes: health, metrics, and the published files (looked up in
@@ -45,17 +45,18 @@ pub(super) struct PublishedPath {
 /// `/feeds.opml`, and each source's and channel's feed files.
 pub(super) fn published_paths(config: &Config) -> HashMap<String, PublishedPath> {
     let cache_control = |every: Option<Duration>| {
-        let seconds = every.map_or(DEFAULT_MAX_AGE, |every| every.as_secs());
-        HeaderValue::from_str(&format!("public, max-age={seconds}")).expect("digits are header-safe")
+        HeaderValue::from_str(&publish::cache_control(every)).expect("digits are header-safe")
     };
-    let listing = cache_control(config.sources.iter().map(|source| source.interval).min());
+    let listing = cache_control(site_refresh_every(config));
     let path = |file: &str, content_type, cache_control: &HeaderValue| PublishedPath {
         file: file.to_owned(),
         content_type,
         cache_control: cache_control.clone(),
     };
-    let mut paths: HashMap<String, PublishedPath> =
-        publish::SITE_FILES.iter().map(|(file, kind)| (format!("/{file}"), path(file, kind, &listing))).collect();
+    let mut paths: HashMap<String, PublishedPath> = publish::SITE_FILES
+        .iter()
+        .map(|site| (format!("/{}", site.file), path(site.file, site.content_type, &listing)))
+        .collect();
     // The site's root is its index page.
     let index = paths[&format!("/{}", publish::INDEX_FILE)].clone();
     paths.insert("/".to_owned(), index);
@@ -70,9 +71,6 @@ pub(super) fn published_paths(config: &Config) -> HashMap<String, PublishedPath>
     }
     paths
 }
-
-/// `max-age` when no source says how often it is refreshed.
-const DEFAULT_MAX_AGE: u64 = 300;
 
 async fn published_file(State(state): State<ServeState>, uri: Uri, headers: HeaderMap) -> Response {
     match state.paths.get(uri.path()) {

@@ -6,7 +6,7 @@
 //! and time encoding as SQLite (see `migrations.rs`).
 //!
 //! The client runs its own small runtime and blocks while it waits, so every
-//! call here runs off the caller's async runtime (see [`off_runtime`]).
+//! call here runs off the caller's async runtime (see `runtime::off_runtime`).
 
 pub mod leases;
 mod migrations;
@@ -26,6 +26,7 @@ use super::{
     Store, StoreError,
 };
 use crate::model::{Item, StoredItem};
+use crate::runtime::off_runtime;
 use migrations::{MIGRATION_LOCK, MIGRATIONS, VERSION_TABLE};
 
 impl From<postgres::Error> for StoreError {
@@ -169,19 +170,6 @@ impl Drop for PgStore {
     fn drop(&mut self) {
         let client = self.client.get_mut().unwrap_or_else(PoisonError::into_inner).take();
         off_runtime(move || drop(client));
-    }
-}
-
-/// Runs blocking `work` where blocking is allowed: directly outside any async
-/// runtime, in `block_in_place` on a multi-threaded one, and on a scoped thread
-/// of its own from a single-threaded one (`serve`'s HTTP threads).
-fn off_runtime<T: Send>(work: impl FnOnce() -> T + Send) -> T {
-    use tokio::runtime::{Handle, RuntimeFlavor};
-    match Handle::try_current() {
-        Err(_) => work(),
-        Ok(handle) if handle.runtime_flavor() == RuntimeFlavor::MultiThread => tokio::task::block_in_place(work),
-        Ok(_) => std::thread::scope(|scope| scope.spawn(work).join())
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
     }
 }
 

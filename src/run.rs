@@ -379,7 +379,7 @@ pub fn publish_changed(
     failed: &HashSet<&str>,
     now: DateTime<Utc>,
 ) -> Result<Published, RunError> {
-    let mut batch = Batch::new(WRITERS, now);
+    let mut batch = Batch::new(WRITERS, now, FeedFiles::listed(output)?);
     let sources = config.sources.iter().filter(|source| !failed.contains(source.id.as_str()));
     batch.add_sources(config, output, store, sources)?;
     add_changed_channels(config, output, store, &mut batch)?;
@@ -403,7 +403,7 @@ pub fn publish_site(
     store: &mut dyn Store,
     now: DateTime<Utc>,
 ) -> Result<Published, RunError> {
-    let mut batch = Batch::new(WRITERS, now);
+    let mut batch = Batch::new(WRITERS, now, FeedFiles::PerFeed);
     add_changed_channels(config, output, store, &mut batch)?;
     batch.flush(output, store)?;
     let all: Vec<&str> = config.sources.iter().map(|source| source.id.as_str()).collect();
@@ -432,7 +432,7 @@ fn add_changed_channels(
 ) -> Result<(), RunError> {
     for channel in &config.channels {
         let fingerprint = channel_fingerprint(config, channel);
-        if needs_publish(store, output, &channel.id, &fingerprint, &channel.sources)? {
+        if needs_publish(store, output, &batch.files, &channel.id, &fingerprint, &channel.sources)? {
             let sources: Vec<&str> = channel.sources.iter().map(String::as_str).collect();
             let doc = channel_doc_from(config, channel, |limit| store.items_of_sources(&sources, limit))?;
             let newsletter =
@@ -455,7 +455,7 @@ fn publish_early(
     source: &Source,
     now: DateTime<Utc>,
 ) -> Result<Vec<String>, RunError> {
-    let mut batch = Batch::new(1, now);
+    let mut batch = Batch::new(1, now, FeedFiles::PerFeed);
     batch.add_sources(config, output, store, std::iter::once(source))?;
     batch.flush(output, store)?;
     if site_files_missing(output)? {
@@ -467,12 +467,13 @@ fn publish_early(
 fn needs_publish(
     store: &dyn Store,
     output: &dyn Output,
+    files: &FeedFiles,
     id: &str,
     fingerprint: &str,
     sources: &[String],
 ) -> Result<bool, RunError> {
     let sources: Vec<&str> = sources.iter().map(String::as_str).collect();
-    Ok(store.needs_publish(id, fingerprint, &sources)? || !feed_files_exist(output, id)?)
+    Ok(store.needs_publish(id, fingerprint, &sources)? || !files.complete(output, id)?)
 }
 
 /// Feeds written at once, each on its own thread: a big run spends most of its
@@ -525,11 +526,13 @@ struct Batch {
     changed: Vec<String>,
     /// The run's clock, for feeds without items.
     now: DateTime<Utc>,
+    /// Which feeds' files are all there (a missing one is published again).
+    files: FeedFiles,
 }
 
 impl Batch {
-    fn new(capacity: usize, now: DateTime<Utc>) -> Batch {
-        Batch { pending: Vec::with_capacity(capacity), written: 0, any: false, changed: Vec::new(), now }
+    fn new(capacity: usize, now: DateTime<Utc>, files: FeedFiles) -> Batch {
+        Batch { pending: Vec::with_capacity(capacity), written: 0, any: false, changed: Vec::new(), now, files }
     }
 
     /// Adds the feeds of `sources` that need publishing.
@@ -543,7 +546,7 @@ impl Batch {
         for source in sources {
             let fingerprint = source_fingerprint(&config.site, source);
             let ids = vec![source.id.clone()];
-            if needs_publish(store, output, &source.id, &fingerprint, &ids)? {
+            if needs_publish(store, output, &self.files, &source.id, &fingerprint, &ids)? {
                 let doc = source_doc(&config.site, source, store.items(&source.id, Some(source.max_items))?);
                 let newest = store.announced_items(&[source.id.as_str()], Some(source.max_items))?;
                 let newsletter = source_newsletter_doc(&config.site, source, newest);
@@ -585,10 +588,28 @@ impl Batch {
     }
 }
 
-/// Whether every file of feed `id` is in the output (one listing of its folder).
-fn feed_files_exist(output: &dyn Output, id: &str) -> Result<bool, OutputError> {
-    let names = output.list(&format!("{id}/"))?;
-    Ok(publish::FEED_FORMATS.iter().all(|format| names.iter().any(|name| name == &format!("{id}/{}", format.file))))
+/// Which feeds have every file in the output: asked feed by feed (one listing
+/// of its folder each), or, for a pass over many feeds, answered from one
+/// listing of the whole output (on a bucket: one request per 1,000 files
+/// instead of one per feed).
+enum FeedFiles {
+    PerFeed,
+    Listed(HashSet<String>),
+}
+
+impl FeedFiles {
+    fn listed(output: &dyn Output) -> Result<FeedFiles, OutputError> {
+        Ok(FeedFiles::Listed(output.list("")?.into_iter().collect()))
+    }
+
+    /// Whether every file of feed `id` is there (as of the listing, when there is one).
+    fn complete(&self, output: &dyn Output, id: &str) -> Result<bool, OutputError> {
+        let names = match self {
+            FeedFiles::PerFeed => &output.list(&format!("{id}/"))?.into_iter().collect(),
+            FeedFiles::Listed(names) => names,
+        };
+        Ok(publish::FEED_FORMATS.iter().all(|format| names.contains(&format!("{id}/{}", format.file))))
+    }
 }
 
 /// Whether `index.html` or `feeds.opml` is not in the output yet.
@@ -606,8 +627,9 @@ const INDEX_ITEMS: usize = 10;
 
 fn write_index_and_opml(config: &Config, output: &dyn Output, store: &dyn Store) -> Result<usize, RunError> {
     let mut docs: Vec<(FeedDoc, bool)> = Vec::new();
+    let files = FeedFiles::listed(output)?;
     for source in &config.sources {
-        if feed_files_exist(output, &source.id)? {
+        if files.complete(output, &source.id)? {
             docs.push((source_doc(&config.site, source, store.items(&source.id, Some(INDEX_ITEMS))?), false));
         }
     }

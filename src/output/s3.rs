@@ -221,9 +221,10 @@ impl Output for S3 {
         let folder = prefix.rsplit_once('/').map_or("", |(folder, _)| folder);
         let listed = self.path(folder);
         let root = if self.location.prefix.is_empty() { String::new() } else { format!("{}/", self.location.prefix) };
-        let objects = self
-            .block_on(self.client.list(Some(&listed)).try_collect::<Vec<_>>())
-            .map_err(self.failed("list", prefix))?;
+        let objects = self.block_on(self.client.list(Some(&listed)).try_collect::<Vec<_>>()).map_err(|source| {
+            let object = format!("s3://{}/{root}{prefix}", self.location.bucket);
+            OutputError::S3 { operation: "list", object, source }
+        })?;
         let mut names: Vec<String> = objects
             .into_iter()
             .filter_map(|meta| meta.location.as_ref().strip_prefix(&root).map(str::to_owned))

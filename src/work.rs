@@ -6,8 +6,9 @@
 //! leases while it works and gives them back, each due again an `interval`
 //! after its claim. A worker that dies loses its leases when they expire
 //! (`[site] lease`), and the next worker to look takes its sources. After each
-//! batch a worker tries the site's lease: whoever gets it publishes the
-//! channels, the index and the OPML that changed.
+//! batch, and when idle, a worker tries the site's lease, which falls due at
+//! most every [`SITE_AT_MOST_EVERY`]: whoever gets it publishes the channels,
+//! the index and the OPML that changed.
 //!
 //! It decides who refreshes what and when; how a source is refreshed and
 //! published is `run`'s business, and where leases live is the store's.
@@ -26,6 +27,11 @@ use crate::store::postgres::leases::{Leases, SITE};
 /// The longest a worker sleeps before it looks again: how soon it takes over
 /// the sources of a worker whose leases expired.
 const LOOK_AT_LEAST_EVERY: Duration = Duration::from_secs(1);
+
+/// How often the channels, index and OPML are looked at, at most: building
+/// the index reads every source's newest items, which after every batch of a
+/// few sources would cost more than the refreshes (quadratic in the sources).
+pub const SITE_AT_MOST_EVERY: Duration = Duration::from_secs(10);
 
 /// One worker: its name in the leases, its runner and its connection to the leases.
 pub struct Worker {
@@ -70,10 +76,14 @@ impl Worker {
                     self.publish_site_if_free(config);
                     Duration::ZERO
                 }
-                Ok(_) => blocking(|| self.leases.next_due_in(&names))
-                    .ok()
-                    .flatten()
-                    .map_or(LOOK_AT_LEAST_EVERY, |due| due.min(LOOK_AT_LEAST_EVERY)),
+                Ok(_) => {
+                    // The last batch's changes reach the channels and index when the site falls due.
+                    self.publish_site_if_free(config);
+                    blocking(|| self.leases.next_due_in(&names))
+                        .ok()
+                        .flatten()
+                        .map_or(LOOK_AT_LEAST_EVERY, |due| due.min(LOOK_AT_LEAST_EVERY))
+                }
                 Err(error) => {
                     tracing::error!("cannot claim sources: {error}");
                     LOOK_AT_LEAST_EVERY
@@ -124,7 +134,7 @@ impl Worker {
         }
     }
 
-    /// Publishes the channels, index and OPML if no other worker is doing so.
+    /// Publishes the channels, index and OPML if they are due and no other worker is doing so.
     fn publish_site_if_free(&self, config: &Config) {
         let claimed = blocking(|| self.leases.claim_due(&self.name, &[SITE], config.site.lease, 1));
         if !matches!(claimed.as_deref(), Ok([_])) {
@@ -133,7 +143,7 @@ impl Worker {
         if let Err(error) = self.runner.publish_site(config, Utc::now()) {
             tracing::error!("cannot publish the channels and index: {error}");
         }
-        if let Err(error) = blocking(|| self.leases.release(&self.name, SITE, None)) {
+        if let Err(error) = blocking(|| self.leases.release(&self.name, SITE, Some(SITE_AT_MOST_EVERY))) {
             tracing::warn!("cannot give back the site's lease (it expires by itself): {error}");
         }
     }

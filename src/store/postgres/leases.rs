@@ -12,6 +12,7 @@
 use std::time::Duration;
 
 use super::PgStore;
+use super::session::Prepared;
 use crate::fetch::{HostClaim, HostLimits};
 use crate::store::StoreError;
 
@@ -80,7 +81,7 @@ impl Leases {
     }
 
     /// Gives back `worker`'s lease on `name`; it is due again `every` after
-    /// the claim began (`None`: at once, as for the site's publication).
+    /// the claim began (`None`: at once).
     pub fn release(&self, worker: &str, name: &str, every: Option<Duration>) -> Result<(), StoreError> {
         let seconds = every.map_or(0.0, |every| every.as_secs_f64());
         self.store.with(|client| {

@@ -10,6 +10,7 @@
 
 pub mod leases;
 mod migrations;
+mod session;
 
 use std::collections::HashSet;
 use std::sync::mpsc::Receiver;
@@ -17,7 +18,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use postgres::{Client, GenericClient, NoTls, Row};
+use postgres::{NoTls, Row};
 
 use super::columns::{ItemRow, STORED_COLUMNS, SqlTime, changes_json, from_json};
 use super::migrate::{Batch, Copied, Kind, MigrateError, TABLES, Table, Value};
@@ -28,6 +29,7 @@ use super::{
 use crate::model::{Item, StoredItem};
 use crate::runtime::off_runtime;
 use migrations::{MIGRATION_LOCK, MIGRATIONS, VERSION_TABLE};
+use session::{Connection, Prepared};
 
 impl From<postgres::Error> for StoreError {
     fn from(error: postgres::Error) -> StoreError {
@@ -35,10 +37,10 @@ impl From<postgres::Error> for StoreError {
     }
 }
 
-/// A PostgreSQL store: one connection.
+/// A PostgreSQL store: one connection, each statement prepared once on it.
 pub struct PgStore {
     /// `None` only while it is being dropped.
-    client: Mutex<Option<Client>>,
+    client: Mutex<Option<Connection>>,
 }
 
 /// The URL without its password, for messages.
@@ -93,15 +95,15 @@ impl PgStore {
             config.application_name("octofeed");
         }
         let client = off_runtime(|| config.connect(NoTls)).map_err(open_error)?;
-        Ok(PgStore { client: Mutex::new(Some(client)) })
+        Ok(PgStore { client: Mutex::new(Some(Connection::new(client))) })
     }
 
     /// Runs `work` on the connection, off the async runtime.
-    fn with<T: Send>(&self, work: impl FnOnce(&mut Client) -> T + Send) -> T {
+    fn with<T: Send>(&self, work: impl FnOnce(&mut Connection) -> T + Send) -> T {
         off_runtime(|| work(self.client().as_mut().expect("the client is there until the store is dropped")))
     }
 
-    fn client(&self) -> MutexGuard<'_, Option<Client>> {
+    fn client(&self) -> MutexGuard<'_, Option<Connection>> {
         self.client.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -125,7 +127,7 @@ impl PgStore {
             }
             let inserts = TABLES
                 .iter()
-                .map(|table| tx.prepare(&insert_sql(table)))
+                .map(|table| tx.statement(&insert_sql(table)))
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(StoreError::from)?;
             for (index, rows) in batches {
@@ -133,7 +135,7 @@ impl PgStore {
                 for row in rows {
                     let params = transit_params(table, row);
                     let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = params.iter().map(|param| &**param).collect();
-                    tx.execute(&inserts[index], &refs).map_err(StoreError::from)?;
+                    tx.parts().0.execute(&inserts[index], &refs).map_err(StoreError::from)?;
                 }
             }
             let mut copied = Vec::with_capacity(TABLES.len());
@@ -155,7 +157,7 @@ impl PgStore {
 
     /// The change counters of `source_ids` as JSON `[[id, changes], ...]`, in
     /// their order: one query, however many sources (a channel or the index of thousands).
-    fn changes_of(client: &mut impl GenericClient, source_ids: &[&str]) -> Result<String, StoreError> {
+    fn changes_of(client: &mut impl Prepared, source_ids: &[&str]) -> Result<String, StoreError> {
         let rows = client.query("SELECT id, changes FROM sources WHERE id = ANY($1)", &[&source_ids])?;
         let changes: std::collections::HashMap<&str, i64> = rows.iter().map(|row| (row.get(0), row.get(1))).collect();
         let counters: Vec<(&&str, i64)> =
@@ -173,14 +175,14 @@ impl Drop for PgStore {
     }
 }
 
-fn schema_version(client: &mut impl GenericClient) -> Result<usize, StoreError> {
+fn schema_version(client: &mut impl Prepared) -> Result<usize, StoreError> {
     let version: i32 = client.query_one("SELECT version FROM octofeed_schema", &[])?.get(0);
     Ok(usize::try_from(version).unwrap_or(0))
 }
 
 /// Applies the migrations after the database's version, all in one
 /// transaction under [`MIGRATION_LOCK`]; a newer schema is refused.
-fn migrate(client: &mut Client) -> Result<(), StoreError> {
+fn migrate(client: &mut Connection) -> Result<(), StoreError> {
     let mut tx = client.transaction()?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
     tx.batch_execute(VERSION_TABLE)?;
@@ -198,7 +200,7 @@ fn migrate(client: &mut Client) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn count_rows(client: &mut impl GenericClient, table: &str) -> Result<u64, StoreError> {
+fn count_rows(client: &mut impl Prepared, table: &str) -> Result<u64, StoreError> {
     let rows: i64 = client.query_one(&format!("SELECT count(*) FROM {table}"), &[])?.get(0);
     Ok(rows.unsigned_abs())
 }
@@ -314,7 +316,7 @@ fn stored_rows(rows: Vec<Row>) -> Result<Vec<StoredItem>, StoreError> {
 
 /// Records a successful fetch: its state, its time, and no failure since.
 fn record_success(
-    client: &mut impl GenericClient,
+    client: &mut impl Prepared,
     source_id: &str,
     fetch: &FetchState,
     now: &str,
@@ -331,7 +333,7 @@ fn record_success(
 /// Inserts `observed` as first seen at `now` at `position`, or brings the
 /// stored item up to date, keeping its first-seen time, position and newsletter date.
 fn upsert(
-    client: &mut impl GenericClient,
+    client: &mut impl Prepared,
     source_id: &str,
     observed: &Observed,
     (now, position): (&str, i64),
@@ -393,7 +395,7 @@ fn upsert(
 
 /// Which time orders a walk over several sources' items.
 fn of_sources(
-    client: &mut Client,
+    client: &mut Connection,
     source_ids: &[&str],
     order_by: &str,
     most: Option<usize>,
@@ -619,12 +621,12 @@ impl Deliveries for PgStore {
         let now = time(now);
         self.with(|client| {
             let mut tx = client.transaction()?;
-            let insert = tx.prepare(
-                "INSERT INTO deliveries (webhook, feed_id, guid, body, queued, next_attempt)
-                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
-            )?;
             for (guid, body, item_id) in bodies {
-                tx.execute(&insert, &[&webhook, &feed_id, guid, body, item_id, &now])?;
+                tx.execute(
+                    "INSERT INTO deliveries (webhook, feed_id, guid, body, queued, next_attempt)
+                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+                    &[&webhook, &feed_id, guid, body, item_id, &now],
+                )?;
             }
             tx.execute(
                 "INSERT INTO webhook_marks (webhook, feed_id, last_item) VALUES ($1, $2, $3)

@@ -59,9 +59,19 @@ fn a_sqlite_store_is_copied_whole_and_runs_go_on_on_postgres() {
     assert!(String::from_utf8_lossy(&again.stderr).contains("already holds"), "{again:?}");
     assert_eq!(contents(&*postgres, "octopus"), contents(&sqlite, "octopus"), "a refused copy changes nothing");
 
+    let on_sqlite = dir.join("sqlite.toml");
+    std::fs::copy(&config, &on_sqlite).expect("the SQLite config kept");
     let on_postgres = write_config(dir, &format!("store = \"{}\"", engine.config_value()), &sources);
     let text = std::fs::read_to_string(&on_postgres).expect("the config");
     std::fs::write(&on_postgres, text.replacen("store = \"data/octofeed.db\"\n", "", 1)).expect("one store key");
+    let items_of = |config: &Path| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_octofeed"));
+        let output = command.args(["items", "octopus", "--json", "--limit", "100", "-c"]).arg(config).output();
+        let output = output.expect("octofeed ran");
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8(output.stdout).expect("UTF-8")
+    };
+    assert_eq!(items_of(&on_postgres), items_of(&on_sqlite), "`octofeed items` reads both stores alike");
     let newest_before = postgres.newest_item_id(&["octopus"]).expect("an id");
     let (_, report) = run_json(&on_postgres, clock(3, 8));
     assert_eq!(source_report(&report, "octopus")["status"], "unchanged", "{report}");

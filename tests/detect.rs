@@ -157,7 +157,7 @@ type Seen = (String, String, Option<String>, Option<String>);
 fn both_ways(config: &Config, id: &str) -> (Vec<Seen>, Vec<Seen>) {
     let source = config.source(id).expect("the source");
     let path = source.url.to_file_path().expect("a saved page");
-    let html = octofeed::fetch::decode_html(&std::fs::read(&path).expect("the fixture"), None);
+    let html = octofeed::fetch::decode_html(&std::fs::read(&path).expect("the fixture"), None).into_owned();
     let (_, by_hand) = common::extract_source(config, id, &html);
     let detection = detect::detect(&html, source.home_page(), source.max_items_per_page);
     let detected = detection.items.unwrap_or_else(|error| panic!("{id}: {error}"));
@@ -280,7 +280,7 @@ fn every_fixture_and_hostile_shapes_give_an_answer_not_a_panic() {
     }
     assert!(fixtures.len() > 15, "{fixtures:?}");
     for path in &fixtures {
-        let html = octofeed::fetch::decode_html(&std::fs::read(path).expect("a fixture"), None);
+        let html = octofeed::fetch::decode_html(&std::fs::read(path).expect("a fixture"), None).into_owned();
         let _ = detect::detect(&html, &page, 500);
         let _ = octofeed::article::read(&html, &page);
     }

@@ -173,7 +173,9 @@ impl Context {
         let rules = BrowserRules::with_timeout(TIMEOUT);
         let rendering = self.browser.as_ref().map(|launch| (launch, &rules, None));
         match crate::browser::fetch_one(&self.fetcher, &request, rendering).await {
-            Ok(Fetched::Page(page)) => Some((self.base.clone().unwrap_or_else(|| page.url.clone()), page.text())),
+            Ok(Fetched::Page(page)) => {
+                Some((self.base.clone().unwrap_or_else(|| page.url.clone()), page.text().into_owned()))
+            }
             Ok(Fetched::NotModified) => {
                 eprintln!("error: {}: the server answered 304 to a plain request", self.url);
                 None

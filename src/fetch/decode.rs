@@ -1,6 +1,8 @@
 //! Fetch stage: page bytes → text, choosing the character encoding as a browser
 //! would; it does not parse HTML beyond scanning for a `<meta>` charset.
 
+use std::borrow::Cow;
+
 use encoding_rs::{Encoding, UTF_8, UTF_16BE, UTF_16LE, WINDOWS_1252, X_USER_DEFINED};
 
 /// How far into the body a `<meta>` charset is looked for.
@@ -13,8 +15,8 @@ const META_SCAN_BYTES: usize = 1024;
 /// algorithm: a page whose BOM contradicts its header is decoded by its BOM, which
 /// is what its bytes are. Labels follow WHATWG, so `iso-8859-1` means windows-1252,
 /// as in browsers. Invalid bytes become U+FFFD; decoding never fails. A leading BOM
-/// is not part of the text.
-pub fn decode_html(bytes: &[u8], content_type: Option<&str>) -> String {
+/// is not part of the text. Valid UTF-8 is borrowed, not copied: a page is not held twice.
+pub fn decode_html<'a>(bytes: &'a [u8], content_type: Option<&str>) -> Cow<'a, str> {
     decode_with_bom_first(bytes, |bytes| declared_encoding(bytes, content_type))
 }
 
@@ -22,13 +24,13 @@ pub fn decode_html(bytes: &[u8], content_type: Option<&str>) -> String {
 /// not part of the text), else by the encoding `declared` finds in them.
 /// Invalid bytes become U+FFFD. Shared by pages and feeds, which differ only in
 /// where they declare their encoding.
-pub fn decode_with_bom_first(bytes: &[u8], declared: impl FnOnce(&[u8]) -> &'static Encoding) -> String {
+pub fn decode_with_bom_first<'a>(bytes: &'a [u8], declared: impl FnOnce(&[u8]) -> &'static Encoding) -> Cow<'a, str> {
     let (encoding, body) = match Encoding::for_bom(bytes) {
         Some((encoding, bom_length)) => (encoding, &bytes[bom_length..]),
         None => (declared(bytes), bytes),
     };
     let (text, _had_errors) = encoding.decode_without_bom_handling(body);
-    text.into_owned()
+    text
 }
 
 /// The encoding the header or a meta tag declares, UTF-8 when neither does,
@@ -153,21 +155,21 @@ mod tests {
     #[test]
     fn iso_8859_1_from_meta_http_equiv() {
         let head = r#"<meta http-equiv="Content-Type" content="text/html; charset=iso-8859-1">"#;
-        let text = decode_html(&html_with_head(head, LATIN1_CAFE), Some("text/html"));
+        let text = decode_html(&html_with_head(head, LATIN1_CAFE), Some("text/html")).into_owned();
         assert!(text.contains("<body>café</body>"), "{text}");
     }
 
     #[test]
     fn iso_8859_1_from_meta_charset() {
         let head = r#"<title>x</title><META CHARSET = 'latin1' />"#;
-        let text = decode_html(&html_with_head(head, LATIN1_CAFE), None);
+        let text = decode_html(&html_with_head(head, LATIN1_CAFE), None).into_owned();
         assert!(text.contains("<body>café</body>"), "{text}");
     }
 
     #[test]
     fn meta_beyond_the_first_kilobyte_is_ignored() {
         let head = format!("<!-- {} --><meta charset=iso-8859-1>", "x".repeat(1100));
-        let text = decode_html(&html_with_head(&head, LATIN1_CAFE), None);
+        let text = decode_html(&html_with_head(&head, LATIN1_CAFE), None).into_owned();
         assert!(text.contains("caf\u{FFFD}"), "{text}");
     }
 
@@ -195,19 +197,19 @@ mod tests {
 
     #[test]
     fn utf16le_with_bom() {
-        let text = decode_html(&utf16("<p>café €</p>", false), None);
+        let text = decode_html(&utf16("<p>café €</p>", false), None).into_owned();
         assert_eq!(text, "<p>café €</p>");
     }
 
     #[test]
     fn utf16be_with_bom() {
-        let text = decode_html(&utf16("<p>café €</p>", true), Some("text/html"));
+        let text = decode_html(&utf16("<p>café €</p>", true), Some("text/html")).into_owned();
         assert_eq!(text, "<p>café €</p>");
     }
 
     #[test]
     fn bom_wins_over_a_contradicting_header() {
-        let text = decode_html(&utf16("<p>café</p>", false), Some("text/html; charset=iso-8859-1"));
+        let text = decode_html(&utf16("<p>café</p>", false), Some("text/html; charset=iso-8859-1")).into_owned();
         assert_eq!(text, "<p>café</p>");
     }
 

@@ -128,7 +128,9 @@ impl Inner {
         if response.content_length().is_some_and(|length| length > limit) {
             return Err(too_large());
         }
-        let mut bytes = Vec::new();
+        // Sized up front when the length is known: growing by doubling would hold up to twice the page.
+        let announced = response.content_length().map_or(0, |length| length.min(limit) as usize);
+        let mut bytes = Vec::with_capacity(announced);
         while let Some(chunk) = response.chunk().await.map_err(|error| body_error(&url, &error, deadline))? {
             if (bytes.len() + chunk.len()) as u64 > limit {
                 return Err(too_large());

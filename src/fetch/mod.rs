@@ -143,7 +143,7 @@ pub struct Page {
 
 impl Page {
     /// The body as text, decoded as [`decode_html`] does.
-    pub fn text(&self) -> String {
+    pub fn text(&self) -> std::borrow::Cow<'_, str> {
         decode_html(&self.bytes, self.content_type.as_deref())
     }
 }

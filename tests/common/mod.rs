@@ -33,7 +33,7 @@ pub fn fixture_bytes(name: &str) -> Vec<u8> {
 
 /// A fixture decoded as a browser would (its `<meta>` charset, else UTF-8).
 pub fn fixture_text(name: &str) -> String {
-    decode_html(&fixture_bytes(name), None)
+    decode_html(&fixture_bytes(name), None).into_owned()
 }
 
 /// `config/offline.toml` as shipped.

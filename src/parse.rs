@@ -87,18 +87,18 @@ pub fn flattened_document(text: &str) -> Cow<'_, str> {
 
 /// A cheap upper bound: whether counting every start tag of a non-void element
 /// as one level deeper, and every end tag as one level up, ever passes `max`.
-fn may_nest_deeper(text: &str, max: usize) -> bool {
+/// One scan of the bytes, no allocation: the streaming extractor asks it of every page.
+pub fn may_nest_deeper(text: &str, max: usize) -> bool {
     let bytes = text.as_bytes();
     let (mut depth, mut index) = (0usize, 0usize);
-    while let Some(offset) = memchr_lt(&bytes[index..]) {
+    while let Some(offset) = bytes[index..].iter().position(|&b| b == b'<') {
         index += offset + 1;
         match bytes.get(index) {
             Some(b'/') => depth = depth.saturating_sub(1),
             Some(byte) if byte.is_ascii_alphabetic() => {
                 let name_end =
                     bytes[index..].iter().position(|b| !b.is_ascii_alphanumeric()).map_or(bytes.len(), |p| index + p);
-                let name = text[index..name_end].to_ascii_lowercase();
-                if !is_void(&LocalName::from(name.as_str())) {
+                if !is_void_name(&bytes[index..name_end]) {
                     depth += 1;
                     if depth > max {
                         return true;
@@ -111,8 +111,13 @@ fn may_nest_deeper(text: &str, max: usize) -> bool {
     false
 }
 
-fn memchr_lt(bytes: &[u8]) -> Option<usize> {
-    bytes.iter().position(|&b| b == b'<')
+/// Whether the tag name `name` (any case) is a void element's.
+fn is_void_name(name: &[u8]) -> bool {
+    const VOID: [&[u8]; 15] = [
+        b"area", b"base", b"br", b"col", b"embed", b"hr", b"img", b"input", b"link", b"meta", b"source", b"track",
+        b"wbr", b"param", b"keygen",
+    ];
+    name.len() <= 6 && VOID.iter().any(|void| void.eq_ignore_ascii_case(name))
 }
 
 /// A token sink in front of the tree builder that keeps a shadow stack of the

@@ -117,3 +117,23 @@ fn preview_json_is_the_extracted_items() {
     assert_eq!(items[0]["published"], "2024-03-05T10:00:00Z");
     assert!(items.iter().all(|item| item["title"].as_str().is_some_and(|title| !title.is_empty())));
 }
+
+#[test]
+fn check_verbose_says_how_each_listing_is_read() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (config, _) = offline_config_in(dir.path());
+    let quiet = octofeed(&["check", "-c", config.to_str().expect("utf-8 path")]);
+    assert_eq!(String::from_utf8_lossy(&quiet.stdout).lines().count(), 1, "without -v, one line");
+    let output = octofeed(&["check", "-v", "-c", config.to_str().expect("utf-8 path")]);
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let line = |id: &str| stdout.lines().find(|line| line.starts_with(&format!("{id}: "))).unwrap_or_default();
+    assert_eq!(line("iproceeds"), "iproceeds: streamed: the stream picks the items (`div.asset-abstract`)");
+    assert!(
+        line("octopus").contains("picks `.portlet-asset-publisher`") && line("octopus").contains(":scope div:has(")
+    );
+    assert!(
+        line("news-table").starts_with("news-table: whole page: the link selector `td:nth-child(2) a`"),
+        "{stdout}"
+    );
+}

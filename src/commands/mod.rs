@@ -38,13 +38,7 @@ pub async fn execute(cli: Cli) -> u8 {
             None => USAGE,
         },
         Command::Check { config } => match load(&config) {
-            Some(config) => {
-                let (sources, channels) = (config.sources.len(), config.channels.len());
-                let plural = |n: usize, word: &str| if n == 1 { format!("1 {word}") } else { format!("{n} {word}s") };
-                let (sources, channels) = (plural(sources, "source"), plural(channels, "channel"));
-                println!("{}: ok ({sources}, {channels})", config.path.display());
-                OK
-            }
+            Some(config) => check(&config, cli.verbose > 0),
             None => USAGE,
         },
         Command::Items { config, id, limit, json } => match load(&config) {
@@ -61,6 +55,30 @@ pub async fn execute(cli: Cli) -> u8 {
         },
         Command::Migrate { from, to } => migrate(&from, &to),
     }
+}
+
+/// `octofeed check`: the config loaded; with `-v`, how each HTML source's
+/// listing pages will be read (streamed, or from the whole page's tree, and why).
+fn check(config: &Config, verbose: bool) -> u8 {
+    let (sources, channels) = (config.sources.len(), config.channels.len());
+    let plural = |n: usize, word: &str| if n == 1 { format!("1 {word}") } else { format!("{n} {word}s") };
+    let (sources, channels) = (plural(sources, "source"), plural(channels, "channel"));
+    println!("{}: ok ({sources}, {channels})", config.path.display());
+    if verbose {
+        for source in &config.sources {
+            let SourceKind::Html(rules) = &source.kind else { continue };
+            let route = match &rules.select {
+                crate::config::Selection::Rules(select) => {
+                    extract::stream::route(select, rules.paginate.as_ref().map(|paginate| &paginate.next)).describe()
+                }
+                crate::config::Selection::Auto => {
+                    "whole page: `select = \"auto\"` detects the items in the page's tree".into()
+                }
+            };
+            println!("{}: {route}", source.id);
+        }
+    }
+    OK
 }
 
 /// Copies a SQLite store into PostgreSQL and prints each table's count.

@@ -98,20 +98,25 @@ impl FieldRules {
 
     /// Every rule that is set.
     pub fn fields(&self) -> impl Iterator<Item = &FieldRule> {
+        self.named().map(|(_, rule)| rule)
+    }
+
+    /// Every rule that is set, with its field's name.
+    pub fn named(&self) -> impl Iterator<Item = (&'static str, &FieldRule)> {
         [
-            &self.title,
-            &self.link,
-            &self.date,
-            &self.location,
-            &self.summary,
-            &self.content,
-            &self.author,
-            &self.category,
-            &self.image,
-            &self.enclosure,
+            ("title", &self.title),
+            ("link", &self.link),
+            ("date", &self.date),
+            ("location", &self.location),
+            ("summary", &self.summary),
+            ("content", &self.content),
+            ("author", &self.author),
+            ("category", &self.category),
+            ("image", &self.image),
+            ("enclosure", &self.enclosure),
         ]
         .into_iter()
-        .flatten()
+        .filter_map(|(name, rule)| Some((name, rule.as_ref()?)))
     }
 }
 

@@ -10,6 +10,9 @@ use std::sync::LazyLock;
 use url::Url;
 
 use crate::config::{Css, FieldRule, FieldRules, SelectRules, Selection};
+
+mod css;
+pub mod stream;
 use crate::detect::DetectError;
 use crate::hygiene::{is_web_url, web_base};
 use crate::interstitial::{self, Interstitial};
@@ -96,8 +99,40 @@ static ANCHOR: LazyLock<Selector> = LazyLock::new(|| Selector::parse("a[href]").
 
 /// Extracts the items of a listing page, at most `max_items` of them (the rest
 /// are dropped with a warning), with the source's rules or by detection. Fails
-/// when no item is found.
+/// when no item is found. Streams the page where the rules allow it
+/// ([`stream`]), else reads it from the whole page's tree.
 pub fn extract_listing(
+    html: &str,
+    page_url: &Url,
+    select: &Selection,
+    next: Option<&Css>,
+    max_items: usize,
+) -> Result<Listing, ExtractError> {
+    if let Selection::Rules(rules) = select
+        && let stream::Route::Stream(plan) = stream::route(rules, next)
+    {
+        match stream::extract(html, page_url, &plan, rules, max_items) {
+            Ok(streamed) => {
+                let warnings = too_many_items(page_url, streamed.found, max_items).into_iter().collect();
+                return Ok(Listing { items: streamed.items, next_page: streamed.next_page, warnings, detected: None });
+            }
+            Err(why) => tracing::debug!("{page_url}: read from the whole page: {why}"),
+        }
+    }
+    extract_listing_from_tree(html, page_url, select, next, max_items)
+}
+
+/// The warning for a page with more items than are read.
+fn too_many_items(page_url: &Url, found: usize, max_items: usize) -> Option<String> {
+    (found > max_items).then(|| {
+        format!(
+            "{page_url} has {found} items: only the first {max_items} were read (raise `max_items_per_page` to read more)"
+        )
+    })
+}
+
+/// [`extract_listing`] from the whole page's tree, whatever the rules.
+pub fn extract_listing_from_tree(
     html: &str,
     page_url: &Url,
     select: &Selection,
@@ -117,13 +152,8 @@ pub fn extract_listing(
                     None => ExtractError::NoItems { selector: rules.item.text.clone(), url: page_url.clone() },
                 });
             }
-            let more = document.select(&rules.item.selector).count().saturating_sub(max_items);
-            if more > 0 {
-                warnings.push(format!(
-                    "{page_url} has {} items: only the first {max_items} were read (raise `max_items_per_page` to read more)",
-                    max_items + more
-                ));
-            }
+            let found = document.select(&rules.item.selector).count();
+            warnings.extend(too_many_items(page_url, found, max_items));
             (items, None)
         }
         Selection::Auto => match crate::detect::items_in(&document, &base, max_items) {

@@ -40,7 +40,7 @@ fn die_quietly_on_a_closed_pipe() {
 /// glibc gives threads that allocate arenas of their own (up to eight per
 /// core) and keeps their memory: with the page-parsing and feed-writing threads
 /// of a big run that is a fifth of the peak. One arena keeps a 500-source run
-/// under 40 MiB (measured with bench/run.sh: 45 MiB → 39 MiB) at no cost in time
+/// under 40 MiB (measured with benches/vs-rsspls/run.sh: 45 MiB → 39 MiB) at no cost in time
 /// on a 2-core machine. `MALLOC_ARENA_MAX` in the environment still wins.
 fn limit_malloc_arenas() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]

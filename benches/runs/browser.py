@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmark: `fetch = "browser"` against plain fetches of the same pages.
 
-    bench/browser.py [--pages 50] [--repeat 3] [--octofeed target/release/octofeed]
+    benches/runs/browser.py [--pages 50] [--repeat 3] [--octofeed target/release/octofeed]
 
 Writes N listing pages whose items a script renders from a JSON endpoint (as
 fixtures/browser/listing.html does) and N static pages with the same items
@@ -124,7 +124,7 @@ def main():
     parser.add_argument("--octofeed", default="target/release/octofeed")
     args = parser.parse_args()
     if shutil.which("chromium") is None and shutil.which("google-chrome") is None:
-        sys.exit("bench/browser.py: needs Chromium on PATH (Debian: apt-get install chromium)")
+        sys.exit("benches/runs/browser.py: needs Chromium on PATH (Debian: apt-get install chromium)")
     work = tempfile.mkdtemp(prefix="octofeed-browser-bench-")
     try:
         site = os.path.join(work, "www")

@@ -4,10 +4,10 @@
 # connection counts (wrk), and octofeed's memory before, at peak and after the
 # load. Installs nginx-light and wrk from Debian's packages when missing (root).
 #
-#   bench/serve-vs-nginx.sh                  # 100 and 1000 connections, 10 s each
-#   CONNECTIONS="100 1000 5000" DURATION=20s bench/serve-vs-nginx.sh
+#   benches/runs/serve-vs-nginx.sh                  # 100 and 1000 connections, 10 s each
+#   CONNECTIONS="100 1000 5000" DURATION=20s benches/runs/serve-vs-nginx.sh
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 CONNECTIONS=${CONNECTIONS:-"100 1000"}
 DURATION=${DURATION:-10s}
 FILE=${FILE:-octopus/rss.xml}

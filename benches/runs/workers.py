@@ -9,11 +9,11 @@ every source). It prints sources refreshed per second and each case's ratio
 to one worker.
 
 The pages (five items each) are spread over ORIGINS origins, each served by
-its own bench/static_server.rs (std-only Rust, keep-alive), so per-host
+benches/vs-rsspls/static_server.rs (std-only Rust, keep-alive), so per-host
 politeness (per_host = 2, no delay) never caps the total: ORIGINS * 2 requests
 may be in flight, more than 4 workers * concurrency 8 ask for.
 
-usage: python3 bench/workers.py [--sources N] [--workers 1 2 4] [--origins 25]
+usage: python3 benches/runs/workers.py [--sources N] [--workers 1 2 4] [--origins 25]
 env:   OCTOFEED (binary; default: cargo build --release), OCTOFEED_BENCH_POSTGRES
        (a database the benchmark may make schemas in; default: scripts/test-postgres start),
        BENCH_WORK (default /tmp/octofeed-workers-bench)
@@ -27,7 +27,7 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
 WORK = Path(os.environ.get("BENCH_WORK", "/tmp/octofeed-workers-bench"))
 FIRST_PORT = 18800
 
@@ -63,10 +63,8 @@ def write_pages(www, sources):
 
 
 def start_servers(www, origins):
-    server = WORK / "static_server"
-    source = ROOT / "bench/static_server.rs"
-    if not server.exists() or server.stat().st_mtime < source.stat().st_mtime:
-        subprocess.run(["rustc", "-O", "-o", str(server), str(source)], check=True)
+    subprocess.run(["cargo", "build", "--release", "--quiet", "--example", "static_server"], cwd=ROOT, check=True)
+    server = ROOT / "target/release/examples/static_server"
     return [subprocess.Popen([str(server), str(www), str(FIRST_PORT + k)], stdout=subprocess.DEVNULL,
                              stderr=subprocess.DEVNULL) for k in range(origins)]
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # octofeed vs rsspls 0.12 on N generated Liferay-like listing pages (N = 1, 50, 500 by
-# default), served on 127.0.0.1 by bench/static_server.rs (std-only Rust, keep-alive,
-# ETag/Last-Modified and 304s; built with rustc on first use). `python3 -m http.server`
+# default), served on 127.0.0.1 by static_server.rs beside this script (std-only Rust,
+# keep-alive, ETag/Last-Modified and 304s; the `static_server` example of the crate). `python3 -m http.server`
 # spends ~4 ms per request and would dominate both tools' times; set SERVER=python to
 # use it anyway. For each N it times a first
 # run (empty store and cache) and an unchanged second run of each tool, REPEAT times, and
@@ -13,13 +13,13 @@
 # Both read the same fields (title, link, date, summary; octofeed also the place) with
 # the same item selector.
 #
-# usage: bench/run.sh [N...]
+# usage: benches/vs-rsspls/run.sh [N...]
 # env:   SERVER (static or python), OCTOFEED (binary; default: cargo build --release), RSSPLS (default
 #        /work/bench-tools/bin/rsspls), BENCH_WORK (default /tmp/octofeed-bench),
 #        BENCH_PORT (default 8765), REPEAT (default 3), CONCURRENCY (default 16)
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 WORK=${BENCH_WORK:-/tmp/octofeed-bench}
 PORT=${BENCH_PORT:-8765}
 SERVER=${SERVER:-static}
@@ -33,6 +33,8 @@ if [ -z "${OCTOFEED:-}" ]; then
     (cd "$ROOT" && cargo build --release --quiet)
     OCTOFEED=${CARGO_TARGET_DIR:-$ROOT/target}/release/octofeed
 fi
+STATIC_SERVER=${CARGO_TARGET_DIR:-$ROOT/target}/release/examples/static_server
+[ "$SERVER" = python ] || (cd "$ROOT" && cargo build --release --quiet --example static_server)
 for tool in "$OCTOFEED" "$RSSPLS" /usr/bin/time; do
     [ -x "$tool" ] || { echo "missing: $tool" >&2; exit 2; }
 done
@@ -40,14 +42,12 @@ done
 max=0
 for n in "${SIZES[@]}"; do [ "$n" -gt "$max" ] && max=$n; done
 mkdir -p "$WORK"
-python3 "$ROOT/bench/generate.py" "$WORK/www" "$max"
+python3 "$ROOT/benches/vs-rsspls/generate.py" "$WORK/www" "$max"
 
 if [ "$SERVER" = python ]; then
     python3 -m http.server "$PORT" --bind 127.0.0.1 --directory "$WORK/www" >"$WORK/server.log" 2>&1 &
 else
-    [ "$WORK/static_server" -nt "$ROOT/bench/static_server.rs" ] ||
-        rustc -O -o "$WORK/static_server" "$ROOT/bench/static_server.rs"
-    "$WORK/static_server" "$WORK/www" "$PORT" >"$WORK/server.log" 2>&1 &
+    "$STATIC_SERVER" "$WORK/www" "$PORT" >"$WORK/server.log" 2>&1 &
 fi
 server=$!
 mkdir -p "$WORK/trash"

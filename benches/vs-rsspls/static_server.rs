@@ -3,8 +3,8 @@
 //! spends milliseconds per request. HTTP/1.1 with keep-alive, one thread per
 //! connection, `ETag` and `Last-Modified` with `304` answers, GET and HEAD only.
 //!
-//! build: rustc -O -o static_server bench/static_server.rs
-//! usage: static_server DIR PORT     (listens on 127.0.0.1 only)
+//! build: cargo build --release --example static_server   (std only; clippy checks it with the crate)
+//! usage: target/release/examples/static_server DIR PORT     (listens on 127.0.0.1 only)
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};

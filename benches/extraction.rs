@@ -29,7 +29,7 @@ fn page() -> String {
         (0..count).map(|k| words[(seed * 7 + k * 3) % words.len()]).collect::<Vec<_>>().join(" ")
     };
     let styles: String = (0..400).map(|n| format!(".rule-{n} {{ margin: {n}px; padding: 0 {n}px; }}\n")).collect();
-    let navigation: String = (0..600)
+    let navigation: String = (0..1_000)
         .map(|n| format!("<li class=\"nav-item\"><a href=\"/en/web/section-{n}\">{}</a></li>\n", phrase(n, 3)))
         .collect();
     let items: String = (0..30)
@@ -45,7 +45,7 @@ fn page() -> String {
             )
         })
         .collect();
-    let footer: String = (0..300).map(|n| format!("<p class=\"legal\">{}</p>\n", phrase(n, 12))).collect();
+    let footer: String = (0..520).map(|n| format!("<p class=\"legal\">{}</p>\n", phrase(n, 12))).collect();
     format!(
         "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Octopus</title><style>{styles}</style></head>\
          <body><header><ul class=\"nav\">{navigation}</ul></header><main>\

@@ -483,25 +483,26 @@ fn needs_publish(
     Ok(store.needs_publish(id, fingerprint, &sources)? || !files.complete(output, id)?)
 }
 
-/// Feeds written at once, each on its own thread: a big run spends most of its
-/// publishing time waiting for fsync, and those waits overlap.
+/// Feeds rendered and written at once, each on its own thread: a big run spends
+/// most of its publishing time rendering and waiting for fsync, and both spread
+/// over the threads.
 const WRITERS: usize = 16;
 
-/// A rendered feed, with what the store records once it is written.
+/// A feed to publish, with what the store records once it is written.
 struct Publication {
     id: String,
     fingerprint: String,
     sources: Vec<String>,
     /// What its files are uploaded with, where the output keeps headers.
     cache_control: String,
-    rendered: publish::Rendered,
+    /// The feed and its newsletter feed, rendered on the writer thread (rendering
+    /// is most of publishing's CPU, and the main thread also serves the store).
+    docs: (FeedDoc, FeedDoc),
 }
 
 impl Publication {
-    /// Renders `doc` here, not on a writer thread: the big strings then come from
-    /// the main allocator arena instead of one arena per writer thread. A feed
-    /// without items has no item time to be dated by: it is dated `now`, when it
-    /// is published (and it is published again only when something changes).
+    /// A feed without items has no item time to be dated by: it is dated `now`,
+    /// when it is published (and it is published again only when something changes).
     fn new(
         fingerprint: String,
         sources: Vec<String>,
@@ -518,8 +519,14 @@ impl Publication {
             fingerprint,
             sources,
             cache_control: publish::cache_control(doc.meta.refresh_every),
-            rendered: publish::render_feed(&doc, &newsletter),
+            docs: (doc, newsletter),
         }
+    }
+
+    /// Renders the feed and writes its files; returns how many were written.
+    fn render_and_write(&self, output: &dyn Output) -> Result<usize, OutputError> {
+        let rendered = publish::render_feed(&self.docs.0, &self.docs.1);
+        publish::write_feed(output, &self.id, &rendered, &self.cache_control)
     }
 }
 
@@ -571,11 +578,8 @@ impl Batch {
     /// Writes every pending feed in parallel, then records them as published.
     fn flush(&mut self, output: &dyn Output, store: &mut dyn Store) -> Result<(), RunError> {
         let results: Vec<Result<usize, OutputError>> = std::thread::scope(|scope| {
-            let threads: Vec<_> = self
-                .pending
-                .iter()
-                .map(|feed| scope.spawn(|| publish::write_feed(output, &feed.id, &feed.rendered, &feed.cache_control)))
-                .collect();
+            let threads: Vec<_> =
+                self.pending.iter().map(|feed| scope.spawn(|| feed.render_and_write(output))).collect();
             threads
                 .into_iter()
                 .map(|thread| thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))

@@ -66,32 +66,37 @@ pub fn item_params(row: &ItemRow) -> [(&'static str, &dyn ToSql); 12] {
     ]
 }
 
-/// Reads a row selected with [`STORED_COLUMNS`]: the stored item and its listing hash.
+/// How many columns [`STORED_COLUMNS`] selects: a query that selects more puts them after.
+pub const STORED_COLUMNS_LEN: usize = 19;
+
+/// Reads a row selected with [`STORED_COLUMNS`] first: the stored item and its listing hash.
+/// Columns are read by position, in `STORED_COLUMNS`' order: by name, rusqlite compares
+/// the name with every column's on every read (3% of a 500-source run's CPU).
 pub fn read_stored(row: &Row) -> rusqlite::Result<(StoredItem, String)> {
     let item = Item {
-        guid: row.get("guid")?,
-        link: row.get("link")?,
-        title: row.get("title")?,
-        summary: row.get("summary")?,
-        content: row.get("content")?,
-        published: row.get::<_, Option<SqlTime>>("date")?.map(|time| time.0),
-        revised: row.get::<_, Option<SqlTime>>("revised")?.map(|time| time.0),
-        date_text: row.get("date_text")?,
-        location: row.get("location")?,
-        authors: row.get::<_, Json<_>>("authors")?.0,
-        categories: row.get::<_, Json<_>>("categories")?.0,
-        image: row.get("image")?,
-        enclosures: row.get::<_, Json<_>>("enclosures")?.0,
+        guid: row.get(1)?,
+        link: row.get(2)?,
+        title: row.get(3)?,
+        summary: row.get(4)?,
+        content: row.get(5)?,
+        published: row.get::<_, Option<SqlTime>>(6)?.map(|time| time.0),
+        revised: row.get::<_, Option<SqlTime>>(7)?.map(|time| time.0),
+        date_text: row.get(8)?,
+        location: row.get(9)?,
+        authors: row.get::<_, Json<_>>(10)?.0,
+        categories: row.get::<_, Json<_>>(11)?.0,
+        image: row.get(12)?,
+        enclosures: row.get::<_, Json<_>>(13)?.0,
     };
     let stored = StoredItem {
-        source_id: row.get("source_id")?,
+        source_id: row.get(0)?,
         item,
-        first_seen: row.get::<_, SqlTime>("first_seen")?.0,
-        updated: row.get::<_, SqlTime>("updated")?.0,
-        position: row.get("position")?,
-        announced: row.get::<_, SqlTime>("announced")?.0,
+        first_seen: row.get::<_, SqlTime>(14)?.0,
+        updated: row.get::<_, SqlTime>(15)?.0,
+        position: row.get(16)?,
+        announced: row.get::<_, SqlTime>(17)?.0,
     };
-    Ok((stored, row.get("listing_hash")?))
+    Ok((stored, row.get(STORED_COLUMNS_LEN - 1)?))
 }
 
 #[cfg(test)]

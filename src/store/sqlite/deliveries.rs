@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::OptionalExtension;
 
 use super::SqliteStore;
-use super::columns::{STORED_COLUMNS, SqlTime, read_stored};
+use super::columns::{STORED_COLUMNS, STORED_COLUMNS_LEN, SqlTime, read_stored};
 use super::items::json_list;
 use crate::store::{Deliveries, NewItem, PendingDelivery, StoreError};
 
@@ -29,11 +29,12 @@ impl Deliveries for SqliteStore {
 
     fn items_after(&self, source_ids: &[&str], mark: i64) -> Result<Vec<NewItem>, StoreError> {
         let sql = format!(
-            "SELECT id, {STORED_COLUMNS} FROM items
+            "SELECT {STORED_COLUMNS}, id FROM items
              WHERE source_id IN (SELECT value FROM json_each(?1)) AND id > ?2 ORDER BY id"
         );
         let mut statement = self.conn.prepare_cached(&sql)?;
-        let rows = statement.query_map((json_list(source_ids)?, mark), |row| Ok((row.get(0)?, read_stored(row)?.0)))?;
+        let rows = statement
+            .query_map((json_list(source_ids)?, mark), |row| Ok((row.get(STORED_COLUMNS_LEN)?, read_stored(row)?.0)))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 

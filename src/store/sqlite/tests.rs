@@ -306,3 +306,14 @@ fn a_cut_short_store_is_refused_and_init_moves_it_aside() {
         .collect();
     assert_eq!(aside.len(), 1, "the old bytes are kept aside");
 }
+
+#[test]
+fn stored_columns_are_read_by_position_in_their_order() {
+    let scratch = scratch();
+    let store = open(&scratch);
+    let statement =
+        store.conn.prepare(&format!("SELECT {} FROM items", columns::STORED_COLUMNS)).expect("a valid query");
+    assert_eq!(statement.column_count(), columns::STORED_COLUMNS_LEN);
+    let names: Vec<&str> = statement.column_names().collect();
+    assert_eq!((names[0], names[1], names[14], names[18]), ("source_id", "guid", "first_seen", "listing_hash"));
+}

@@ -166,6 +166,7 @@ const CORPUS_RULES: &[(&str, &str)] = &[
     ),
     ("feedless-fool-com", "item = \"div.list-content > a\"\ntitle = \"h4\"\nlink = { attr = \"href\" }"),
     ("rssproxy-gohugo_io", "item = \"section div.ba\"\ntitle = \"h1 + p, h1\"\nlink = \"a\""),
+    ("statement-vitter_press", "item = \"table.table tr + tr\"\ntitle = \"a\"\nlink = \"a\""),
     (
         "html2rss-apple_support_security_releases",
         "item = \"tr:has(td)\"\ntitle = \"td:first-child\"\nlink = \"a\"\ndate = \"td:last-child\"",

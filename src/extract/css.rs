@@ -14,8 +14,26 @@ pub enum Combinator {
     Descendant,
     /// `a > b`
     Child,
-    /// `a + b`, `a ~ b`
-    Sibling,
+    /// `a + b`
+    NextSibling,
+    /// `a ~ b`
+    LaterSibling,
+}
+
+impl Combinator {
+    /// Whether it relates siblings (`+`, `~`) rather than an element and its ancestors.
+    pub fn is_sibling(self) -> bool {
+        matches!(self, Combinator::NextSibling | Combinator::LaterSibling)
+    }
+
+    fn text(self) -> &'static str {
+        match self {
+            Combinator::Descendant => " ",
+            Combinator::Child => " > ",
+            Combinator::NextSibling => " + ",
+            Combinator::LaterSibling => " ~ ",
+        }
+    }
 }
 
 /// One comma-separated part of a selector: `compounds[i]` and `compounds[i + 1]`
@@ -32,16 +50,12 @@ impl Complex<'_> {
         self.compounds.last().copied().unwrap_or_default()
     }
 
-    /// The selector text from compound `from` on, the combinator before it
-    /// written as `:scope` and that combinator: `a > b c` from 1 is `:scope > b c`.
+    /// The selector text from compound `from` (at least 1) on, what comes
+    /// before it written as `:scope`: `a > b c` from 1 is `:scope > b c`.
     pub fn scoped_from(&self, from: usize) -> String {
         let mut text = String::from(":scope");
         for (index, compound) in self.compounds.iter().enumerate().skip(from) {
-            text.push_str(match self.combinators[index - 1] {
-                Combinator::Descendant => " ",
-                Combinator::Child => " > ",
-                Combinator::Sibling => unreachable!("scoped_from starts after a descendant or child combinator"),
-            });
+            text.push_str(self.combinators[index - 1].text());
             text.push_str(compound);
         }
         text
@@ -68,7 +82,8 @@ pub fn parts(selector: &str) -> Vec<Complex<'_>> {
             _ if !top_level => None,
             b' ' | b'\t' | b'\n' | b'\r' | b'\x0c' => Some(Combinator::Descendant),
             b'>' => Some(Combinator::Child),
-            b'+' | b'~' => Some(Combinator::Sibling),
+            b'+' => Some(Combinator::NextSibling),
+            b'~' => Some(Combinator::LaterSibling),
             _ => None,
         };
         match (byte, combinator) {
@@ -222,9 +237,9 @@ mod tests {
     #[test]
     fn compounds_and_combinators_are_split_outside_brackets_and_strings() {
         assert_eq!(shape("div.a  >  p b"), vec![(vec!["div.a", "p", "b"], vec![Child, Descendant])]);
-        assert_eq!(shape(r#"a[title="x > y, z"] + b"#), vec![(vec![r#"a[title="x > y, z"]"#, "b"], vec![Sibling])]);
+        assert_eq!(shape(r#"a[title="x > y, z"] + b"#), vec![(vec![r#"a[title="x > y, z"]"#, "b"], vec![NextSibling])]);
         assert_eq!(shape("tr:has(td > a), li"), vec![(vec!["tr:has(td > a)"], vec![]), (vec!["li"], vec![])]);
-        assert_eq!(shape("#articles ~ ul>li"), vec![(vec!["#articles", "ul", "li"], vec![Sibling, Child])]);
+        assert_eq!(shape("#articles ~ ul>li"), vec![(vec!["#articles", "ul", "li"], vec![LaterSibling, Child])]);
         assert_eq!(shape(r"a\ b c"), vec![(vec![r"a\ b", "c"], vec![Descendant])]);
         assert_eq!(shape("[itemtype='x y'] a"), vec![(vec!["[itemtype='x y']", "a"], vec![Descendant])]);
     }
@@ -263,5 +278,6 @@ mod tests {
         let part = parts("table.x > tbody tr:has(a)").remove(0);
         assert_eq!(part.scoped_from(1), ":scope > tbody tr:has(a)");
         assert_eq!(part.scoped_from(2), ":scope tr:has(a)");
+        assert_eq!(parts("ul li + li ~ p").remove(0).scoped_from(1), ":scope li + li ~ p");
     }
 }

@@ -104,11 +104,11 @@ fn plan(rules: &SelectRules, next: Option<&Css>) -> Result<Plan, String> {
     while streamed < part.compounds.len()
         && css::is_plain(part.compounds[streamed])
         && !css::may_match_implied(part.compounds[streamed])
-        && (streamed == 0 || part.combinators[streamed - 1] != Combinator::Sibling)
+        && (streamed == 0 || !part.combinators[streamed - 1].is_sibling())
     {
         streamed += 1;
     }
-    while streamed > 0 && streamed < part.compounds.len() && part.combinators[streamed - 1] == Combinator::Sibling {
+    while streamed > 0 && streamed < part.compounds.len() && part.combinators[streamed - 1].is_sibling() {
         streamed -= 1;
     }
     if streamed == 0 {
@@ -136,14 +136,14 @@ fn plan(rules: &SelectRules, next: Option<&Css>) -> Result<Plan, String> {
         let Some(field) = rule.css.as_ref() else { continue };
         for field_part in css::parts(&field.text) {
             let before_last = field_part.combinators.split_last().map_or(&[][..], |(_, before)| before);
-            if before_last.contains(&Combinator::Sibling) {
+            if before_last.iter().any(|combinator| combinator.is_sibling()) {
                 return Err(format!("the {name} selector `{}` looks at siblings above what it picks", field.text));
             }
             if !css::looks_only_around(field_part.last()) {
                 return Err(format!("the {name} selector `{}` looks up the tree", field.text));
             }
             let leading = &field_part.compounds[..field_part.compounds.len() - 1];
-            let sibling_tail = field_part.combinators.last() == Some(&Combinator::Sibling);
+            let sibling_tail = field_part.combinators.last().is_some_and(|combinator| combinator.is_sibling());
             for (index, compound) in leading.iter().enumerate() {
                 if !css::is_plain(compound) {
                     return Err(format!("the {name} selector `{}` has `{compound}` above what it picks", field.text));
@@ -167,7 +167,7 @@ fn plan(rules: &SelectRules, next: Option<&Css>) -> Result<Plan, String> {
         Some(next) => {
             let plain = css::parts(&next.text).iter().all(|part| {
                 part.compounds.iter().all(|c| css::is_plain(c) && !css::may_match_implied(c))
-                    && !part.combinators.contains(&Combinator::Sibling)
+                    && !part.combinators.iter().any(|combinator| combinator.is_sibling())
             });
             if !plain {
                 return Err(format!("the pagination selector `{}` needs the page's tree", next.text));
@@ -392,4 +392,52 @@ fn fragment(text: &str, context: &str) -> Html {
 
 fn first_element(tree: &Html) -> Option<ElementRef<'_>> {
     tree.root_element().children().find_map(ElementRef::wrap)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    fn rules(select: &str) -> SelectRules {
+        let text = format!(
+            "[site]\ntitle = \"t\"\nbase_url = \"https://feeds.example.org/\"\n[[source]]\nid = \"s\"\n\
+             url = \"https://news.example.org/\"\n[source.select]\n{select}\n"
+        );
+        let config = Config::parse(std::path::Path::new("/t/octofeed.toml"), &text).expect("a valid config");
+        match &config.sources[0].kind {
+            crate::config::SourceKind::Html(html) => match &html.select {
+                crate::config::Selection::Rules(rules) => (**rules).clone(),
+                crate::config::Selection::Auto => unreachable!("rules are given"),
+            },
+            crate::config::SourceKind::Feed => unreachable!("an html source"),
+        }
+    }
+
+    #[test]
+    fn a_sibling_combinator_inside_the_item_selector_is_matched_in_the_container_tree() {
+        let rules = rules("item = \"ul.news li + li\"\ntitle = \"a\"\nlink = \"a\"");
+        let Route::Stream(plan) = route(&rules, None) else { panic!("{:?}", route(&rules, None)) };
+        assert_eq!(plan.inside.as_deref(), Some(":scope li + li"));
+        let page =
+            "<ul class=news><li><a href=/1>one</a></li><li><a href=/2>two</a></li><li><a href=/3>three</a></li></ul>";
+        let url = Url::parse("https://news.example.org/").unwrap();
+        let streamed = extract(page, &url, &plan, &rules, 10).expect("streams");
+        let titles: Vec<_> = streamed.items.iter().map(|item| item.title.clone().unwrap()).collect();
+        assert_eq!(titles, ["two", "three"]);
+    }
+
+    #[test]
+    fn selectors_that_need_the_whole_tree_say_why() {
+        let why = |select: &str| match route(&rules(&format!("{select}\nlink = \"a\"")), None) {
+            Route::WholePage(why) => why,
+            Route::Stream(plan) => panic!("{select} streams: {plan:?}"),
+        };
+        assert!(why("item = \"h2 + ul li\"\ntitle = \"a\"").contains("starts with `h2`"));
+        assert!(why("item = \"tbody > tr\"\ntitle = \"a\"").contains("starts with `tbody`"));
+        assert!(why("item = \"li\"\ntitle = \"h2 + p a\"").contains("siblings above"));
+        assert!(why("item = \"li\"\ntitle = \"p:not(.x p)\"").contains("looks up the tree"));
+        assert!(why("item = \"li\"\ntitle = \"body a\"").contains("no tag for"));
+        assert!(why("item = \"li, article\"\ntitle = \"a\"").contains("list of selectors"));
+    }
 }

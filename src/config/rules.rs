@@ -78,22 +78,7 @@ impl FieldRules {
     /// for fingerprints: the same text whatever version of the selector crate
     /// compiled them.
     pub fn written(&self) -> String {
-        let named = [
-            ("title", &self.title),
-            ("link", &self.link),
-            ("date", &self.date),
-            ("location", &self.location),
-            ("summary", &self.summary),
-            ("content", &self.content),
-            ("author", &self.author),
-            ("category", &self.category),
-            ("image", &self.image),
-            ("enclosure", &self.enclosure),
-        ];
-        named
-            .iter()
-            .filter_map(|(name, rule)| rule.as_ref().map(|rule| format!("{name}={}\n", rule.written())))
-            .collect()
+        self.named().map(|(name, rule)| format!("{name}={}\n", rule.written())).collect()
     }
 
     /// Every rule that is set.

@@ -63,8 +63,8 @@ impl Route {
             Route::Stream(plan) => match &plan.inside {
                 None => format!("streamed: the stream picks the items (`{}`)", plan.container_text),
                 Some(inside) => format!(
-                    "streamed: the stream picks `{}`, the tree of each finds the items with `{inside}`",
-                    plan.container_text
+                    "streamed: the stream picks `{}`, the tree of each finds the items with `{}`",
+                    plan.container_text, inside.text
                 ),
             },
             Route::WholePage(why) => format!("whole page: {why}"),
@@ -78,7 +78,7 @@ pub struct Plan {
     container: StreamSelector,
     container_text: String,
     /// The rest of the item selector, run in each container's tree; `None` when the containers are the items.
-    inside: Option<String>,
+    inside: Option<Css>,
     /// The compounds of field selectors above the element they pick: no item may lie inside one.
     around: Vec<StreamSelector>,
     next: Option<StreamSelector>,
@@ -126,10 +126,13 @@ fn plan(rules: &SelectRules, next: Option<&Css>) -> Result<Plan, String> {
         })
         .collect::<Vec<_>>()
         .join(" ");
-    let inside = (streamed < part.compounds.len()).then(|| part.scoped_from(streamed));
-    if let Some(inside) = &inside {
-        Selector::parse(inside).map_err(|_| format!("`{inside}` is not a selector the tree can match"))?;
-    }
+    let inside = match (streamed < part.compounds.len()).then(|| part.scoped_from(streamed)) {
+        None => None,
+        Some(text) => match Selector::parse(&text) {
+            Ok(selector) => Some(Css { selector, text }),
+            Err(_) => return Err(format!("`{text}` is not a selector the tree can match")),
+        },
+    };
     let container = stream_selector(&container_text)?;
     let mut around = Vec::new();
     for (name, rule) in rules.fields.named() {
@@ -223,7 +226,6 @@ pub fn extract(
         Some(range) => document_base(&fragment(&html[range.clone()], "body"), page_url),
         None => page_url.clone(),
     };
-    let inside = plan.inside.as_deref().map(|text| Selector::parse(text).expect("checked by `route`"));
     let (mut items, mut count) = (Vec::new(), 0);
     for (range, name) in &found.containers {
         let context =
@@ -238,9 +240,9 @@ pub fn extract(
                 items.push(extract_fields(element, &base, &rules.fields));
             }
         };
-        match &inside {
+        match &plan.inside {
             None => take(container),
-            Some(inside) => container.select(inside).for_each(&mut take),
+            Some(inside) => container.select(&inside.selector).for_each(&mut take),
         }
     }
     if count == 0 {
@@ -418,7 +420,7 @@ mod tests {
     fn a_sibling_combinator_inside_the_item_selector_is_matched_in_the_container_tree() {
         let rules = rules("item = \"ul.news li + li\"\ntitle = \"a\"\nlink = \"a\"");
         let Route::Stream(plan) = route(&rules, None) else { panic!("{:?}", route(&rules, None)) };
-        assert_eq!(plan.inside.as_deref(), Some(":scope li + li"));
+        assert_eq!(plan.inside.as_ref().map(|inside| inside.text.as_str()), Some(":scope li + li"));
         let page =
             "<ul class=news><li><a href=/1>one</a></li><li><a href=/2>two</a></li><li><a href=/3>three</a></li></ul>";
         let url = Url::parse("https://news.example.org/").unwrap();

@@ -183,24 +183,7 @@ impl<Sink: TokenSink> TokenSink for DepthCap<Sink> {
 
 /// Elements that never have children.
 fn is_void(name: &LocalName) -> bool {
-    matches!(
-        *name,
-        local_name!("area")
-            | local_name!("base")
-            | local_name!("br")
-            | local_name!("col")
-            | local_name!("embed")
-            | local_name!("hr")
-            | local_name!("img")
-            | local_name!("input")
-            | local_name!("link")
-            | local_name!("meta")
-            | local_name!("source")
-            | local_name!("track")
-            | local_name!("wbr")
-            | local_name!("param")
-            | local_name!("keygen")
-    )
+    is_void_name(name.as_bytes())
 }
 
 /// Pops what the start tag `name` closes implicitly, as HTML's optional end tags
